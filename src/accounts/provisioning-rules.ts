@@ -230,10 +230,8 @@ function decideUpdate(existing: ExistingAccount, { mapped, org, config }: Provis
   const email = a.email ?? existing.email;
   if (email !== existing.email) assertOrgDomain(email, org.domains);
 
+  // groupid is not a PROFILE_ATTRIBUTE, so the stored one (or its absence) survives: create only.
   const attributes: Record<string, string> = { ...existing.attributes, ...collectProfileAttributes(mapped, warnings) };
-  // groupid never changes on update — restore whatever was stored (or its absence).
-  delete attributes.groupid;
-  if (existing.attributes.groupid !== undefined) attributes.groupid = existing.attributes.groupid;
   applyImLoggingDefaults(attributes, org.imLoggingEnabled, existing.attributes);
 
   const fields: AccountFields = {
