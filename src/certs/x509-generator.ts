@@ -112,7 +112,6 @@ function checkCommonName(commonName: string): void {
   if ([...commonName].length > MAX_COMMON_NAME_LENGTH) {
     throw new CertificateInputError('commonName', `the certificate name must be at most ${MAX_COMMON_NAME_LENGTH} characters`);
   }
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(commonName)) {
     throw new CertificateInputError('commonName', 'the certificate name must not contain control characters');
   }

@@ -123,6 +123,7 @@ export function parseCertificateUpload(input: string | Buffer): ParsedCertificat
   const der = extractDer(input);
   const x509 = openCertificate(der);
   keyOf(x509); // refuses unsupported key types and sizes
+  readCertificateFields(der); // OpenSSL parses lazily: a malformed validity or version is only noticed here
   return { der, pem: derToPem(der) };
 }
 
@@ -278,14 +279,15 @@ function derFromPem(text: string): Buffer {
  */
 function checkDerShape(der: Buffer): Buffer {
   if (der.length === 0) refuse('the file is empty');
+  // Every structure we can name is a SEQUENCE; anything else is not worth decoding further.
+  if (der[0] !== TAG.SEQUENCE) {
+    refuse('this is not a certificate: the file is neither a PEM certificate nor a DER-encoded X.509 certificate');
+  }
   let top: DerNode;
   try {
     top = readNodeHeader(der, 0);
   } catch (error) {
     refuseDer(error);
-  }
-  if (top.tag !== TAG.SEQUENCE) {
-    refuse('this is not a certificate: the file is neither a PEM certificate nor a DER-encoded X.509 certificate');
   }
   if (top.end > der.length) {
     refuse('the certificate is truncated: the file ends before the certificate does (was the upload or copy cut short?)');
