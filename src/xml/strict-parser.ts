@@ -57,13 +57,14 @@ function malformed(reason: string): SsoError {
   return new SsoError('SSO_MALFORMED', reason);
 }
 
+/** XML 1.0 `Char`, less U+FFFD, refused in every form so a re-parse of canonical text agrees. */
 function isXmlChar(codePoint: number): boolean {
   return (
     codePoint === 0x9 ||
     codePoint === 0xa ||
     codePoint === 0xd ||
     (codePoint >= 0x20 && codePoint <= 0xd7ff) ||
-    (codePoint >= 0xe000 && codePoint <= 0xfffd) ||
+    (codePoint >= 0xe000 && codePoint <= 0xfffc) ||
     (codePoint >= 0x10000 && codePoint <= 0x10ffff)
   );
 }
@@ -88,8 +89,35 @@ function checkDeclaration(xml: string): void {
   }
 }
 
-/** Screens the text before xmldom sees it: what xmldom would tolerate is refused here. */
-function screenText(xml: string): void {
+const START_TAG = /<(?![/!?])[^\s/>]+((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/g;
+const ATTRIBUTE = /([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')/g;
+
+/**
+ * xmldom silently keeps only the last of two attributes with one expanded name (`a:n` and
+ * `b:n`, both prefixes bound to one namespace). Start tags whose attributes share a local name
+ * under different qualified names are noted here, by element index in document order with
+ * their attribute count, for checkTree to compare with what xmldom built.
+ */
+function attributeCollisions(markup: string): Map<number, number> {
+  const suspects = new Map<number, number>();
+  let index = 0;
+  for (const tag of markup.matchAll(START_TAG)) {
+    const attrs = tag[1];
+    if (attrs && attrs.includes(':')) {
+      const names = [...attrs.matchAll(ATTRIBUTE)].map((a) => a[1]!);
+      const localNames = names.filter((n) => n !== 'xmlns' && !n.startsWith('xmlns:')).map((n) => n.slice(n.indexOf(':') + 1));
+      if (new Set(localNames).size !== localNames.length) suspects.set(index, names.length);
+    }
+    index++;
+  }
+  return suspects;
+}
+
+/**
+ * Screens the text before xmldom sees it: what xmldom would tolerate is refused here. Returns
+ * the start tags to re-check after parsing (see attributeCollisions).
+ */
+function screenText(xml: string): Map<number, number> {
   if (DECLARATION_TEXT.test(xml)) throw malformed('DOCTYPE or ENTITY declaration present');
   if (FORBIDDEN_CHAR.test(xml)) throw malformed('character not allowed in XML 1.0 (or U+FFFD)');
   if (LONE_SURROGATE.test(xml)) throw malformed('unpaired UTF-16 surrogate');
@@ -107,10 +135,11 @@ function screenText(xml: string): void {
       if (!isXmlChar(codePoint)) throw malformed(`character reference ${ref[0]} is not an XML character`);
     }
   }
+  return attributeCollisions(markup);
 }
 
 /** Walks the parsed tree: one root, nothing xmldom let through that XML forbids, bounded depth. */
-function checkTree(doc: Document, maxDepth: number): void {
+function checkTree(doc: Document, maxDepth: number, collisions: Map<number, number>): void {
   if (doc.doctype) throw malformed('DOCTYPE present');
   let roots = 0;
   for (let node = doc.firstChild; node; node = node.nextSibling) {
@@ -124,14 +153,20 @@ function checkTree(doc: Document, maxDepth: number): void {
   const root = doc.documentElement;
   if (!root) throw malformed('no root element');
   const stack: Array<[Node, number]> = [[root, 1]];
+  let elementIndex = 0;
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
     switch (node.nodeType) {
-      case ELEMENT_NODE:
+      case ELEMENT_NODE: {
         if (depth > maxDepth) throw malformed(`elements nested deeper than ${maxDepth}`);
+        const attributeCount = collisions.get(elementIndex++);
+        if (attributeCount !== undefined && attributeCount !== (node as Element).attributes.length) {
+          throw malformed(`<${(node as Element).tagName}> has two attributes with the same expanded name`);
+        }
         checkAttributes(node as Element);
         for (let child = node.lastChild; child; child = child.previousSibling) stack.push([child, depth + 1]);
         break;
+      }
       case TEXT_NODE:
       case CDATA_SECTION_NODE:
       case PROCESSING_INSTRUCTION_NODE:
@@ -188,7 +223,7 @@ export function parseXmlStrict(xml: string | Uint8Array, opts: StrictParseOption
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
-  screenText(text);
+  const collisions = screenText(text);
 
   let doc: Document;
   // xmldom wraps what onError throws in its own ParseError, so keep the first report aside.
@@ -203,6 +238,6 @@ export function parseXmlStrict(xml: string | Uint8Array, opts: StrictParseOption
   } catch (err) {
     throw firstReport ?? malformed(`XML parse error: ${err instanceof Error ? err.message : String(err)}`);
   }
-  checkTree(doc, maxDepth);
+  checkTree(doc, maxDepth, collisions);
   return doc;
 }
