@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { SamlTables } from './schema-saml.js';
 
 /**
  * Row types of every table, as Kysely sees them. Booleans are stored as 0/1 integers and
@@ -73,4 +74,4 @@ export interface FoundationTables {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Database extends FoundationTables {}
+export interface Database extends FoundationTables, SamlTables {}
