@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { AccountsTables } from './schema-accounts.js';
 import type { SamlTables } from './schema-saml.js';
 
 /**
@@ -74,4 +75,4 @@ export interface FoundationTables {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Database extends FoundationTables, SamlTables {}
+export interface Database extends FoundationTables, SamlTables, AccountsTables {}
