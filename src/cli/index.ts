@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.js';
 import { printJson, withContext } from './cli-context.js';
 import { registerOrgCommands } from './org-commands.js';
+import { registerSsoCommands } from './sso-commands.js';
 import { migrateToLatest } from '../store/migrations/index.js';
 
 /** `npm run cli -- <command>`: the operator's CLI (R-ADM-4). Each concern registers its commands. */
@@ -20,5 +21,6 @@ program
 
 registerOrgCommands(program);
 registerAdminCommands(program);
+registerSsoCommands(program);
 
 await program.parseAsync(process.argv);

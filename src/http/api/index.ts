@@ -6,6 +6,7 @@ import { apiErrorHandler } from '../problem.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { orgRoutes } from './org-routes.js';
+import { ssoConfigRoutes } from './sso-config-routes.js';
 
 /**
  * The JSON admin API under /api/v1 (R-ADM-2). Each concern contributes a router: global
@@ -20,6 +21,7 @@ export function apiRouter(ctx: AppContext): Router {
   const scoped = Router({ mergeParams: true });
   scoped.use(apiKeyRoutes(ctx));
   scoped.use(auditRoutes(ctx));
+  scoped.use(ssoConfigRoutes(ctx));
 
   router.use(orgRoutes(ctx, scoped));
 
