@@ -5,6 +5,7 @@
 import { type KeyObject, createPrivateKey } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import { childElements, isElementNamed } from '../xml/dom.js';
 import { DSIG_ALG, NS } from './namespaces.js';
 
 export interface SignEnvelopedOptions {
@@ -29,23 +30,24 @@ export interface SignEnvelopedOptions {
 export function signEnveloped(xml: string, options: SignEnvelopedOptions): string {
   const idAttribute = options.idAttribute ?? 'ID';
   // Only to check the message before signing; xml-crypto parses the string itself.
-  const doc = new DOMParser({ onError: (level, message) => {
-    if (level !== 'warning') throw new TypeError(`cannot sign malformed XML: ${message}`);
-  } }).parseFromString(xml, 'text/xml');
+  let doc;
+  try {
+    doc = new DOMParser({
+      onError: (level, message) => {
+        if (level !== 'warning') throw new Error(message);
+      },
+    }).parseFromString(xml, 'text/xml');
+  } catch (error) {
+    throw new TypeError(`cannot sign malformed XML: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const root = doc.documentElement;
   if (!root) throw new TypeError('cannot sign: no root element');
   const id = root.getAttribute(idAttribute);
   // Without an ID xml-crypto would invent an `Id` attribute, which SAML does not define.
   if (!id) throw new TypeError(`cannot sign: root element has no ${idAttribute} attribute`);
 
-  let hasIssuer = false;
-  for (let child = root.firstChild; child; child = child.nextSibling) {
-    if (child.nodeType === child.ELEMENT_NODE) {
-      // Issuer, when present, is the first child element of every SAML protocol message.
-      hasIssuer = child.namespaceURI === NS.saml && child.localName === 'Issuer';
-      break;
-    }
-  }
+  // Issuer, when present, is the first child element of every SAML protocol message.
+  const hasIssuer = isElementNamed(childElements(root)[0], NS.saml, 'Issuer');
 
   const privateKey = typeof options.key === 'string' ? createPrivateKey(options.key) : options.key;
   const signer = new SignedXml({
@@ -117,7 +119,7 @@ export function renderPostForm(input: PostFormInput): string {
 </head>
 <body>
 <form id="saml-post" method="post" action="${escapeHtml(input.endpoint)}">
-<input type="hidden" name="${input.field}" value="${escapeHtml(input.value)}">${relayState}
+<input type="hidden" name="${escapeHtml(input.field)}" value="${escapeHtml(input.value)}">${relayState}
 <noscript>
 <p>JavaScript is turned off in your browser. Press Continue to go on signing in.</p>
 <button type="submit">Continue</button>

@@ -21,6 +21,7 @@
  */
 import { type KeyObject, constants, createDecipheriv, privateDecrypt } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
+import { attributeValue, childElements, isElementNamed, textContent } from '../xml/dom.js';
 import { SsoError } from './sso-error.js';
 import { NS, XENC_ALG } from './namespaces.js';
 
@@ -68,26 +69,14 @@ function fail(reason: string): SsoError {
   return new SsoError('SSO_DECRYPT', reason);
 }
 
-function childElements(parent: Element): Element[] {
-  const out: Element[] = [];
-  for (let node = parent.firstChild; node; node = node.nextSibling) {
-    if (node.nodeType === node.ELEMENT_NODE) out.push(node as Element);
-  }
-  return out;
-}
-
-function is(el: Element, ns: string, localName: string): boolean {
-  return el.namespaceURI === ns && el.localName === localName;
-}
-
 function onlyChild(parent: Element, ns: string, localName: string): Element | undefined {
-  const found = childElements(parent).filter((el) => is(el, ns, localName));
+  const found = childElements(parent, ns, localName);
   if (found.length > 1) throw fail(`more than one ${localName} in ${parent.localName}`);
   return found[0];
 }
 
 function base64Content(el: Element, what: string): Buffer {
-  const text = (el.textContent ?? '').replace(/[\s]+/g, '');
+  const text = textContent(el).replace(/\s+/g, '');
   if (text === '' || !BASE64.test(text)) throw fail(`${what} is not valid base64`);
   return Buffer.from(text, 'base64');
 }
@@ -110,8 +99,8 @@ interface KeyTransport {
 
 function readEncryptedKey(encryptedKey: Element): KeyTransport {
   const method = onlyChild(encryptedKey, NS.xenc, 'EncryptionMethod');
-  const algorithm = method?.getAttribute('Algorithm') ?? '';
   if (!method) throw fail('EncryptedKey has no EncryptionMethod');
+  const algorithm = attributeValue(method, 'Algorithm') ?? '';
   if (algorithm === XENC_ALG.rsa15) {
     // PKCS#1 v1.5 key transport is open to Bleichenbacher-style oracles (XML Enc 1.1 §5.5.1).
     throw fail('RSA-1.5 key transport is refused');
@@ -123,7 +112,7 @@ function readEncryptedKey(encryptedKey: Element): KeyTransport {
   const digestMethod = onlyChild(method, NS.ds, 'DigestMethod');
   let oaepHash = 'sha1';
   if (digestMethod) {
-    const uri = digestMethod.getAttribute('Algorithm') ?? '';
+    const uri = attributeValue(digestMethod, 'Algorithm') ?? '';
     const hash = OAEP_DIGESTS.get(uri);
     if (!hash) throw fail(`OAEP digest not allowed: ${uri}`);
     oaepHash = hash;
@@ -131,7 +120,7 @@ function readEncryptedKey(encryptedKey: Element): KeyTransport {
 
   if (algorithm === XENC_ALG.rsaOaep) {
     const mgf = onlyChild(method, NS.xenc11, 'MGF');
-    const mgfUri = mgf?.getAttribute('Algorithm') ?? XENC_ALG.mgf1Sha1;
+    const mgfUri = (mgf ? attributeValue(mgf, 'Algorithm') : null) ?? XENC_ALG.mgf1Sha1;
     const mgfHash = MGF_DIGESTS.get(mgfUri);
     if (!mgfHash) throw fail(`OAEP MGF not allowed: ${mgfUri}`);
     // node:crypto (OpenSSL's EVP_PKEY_CTX via Node) uses one hash for OAEP and MGF1.
@@ -155,9 +144,9 @@ function candidateEncryptedKeys(container: Element, encryptedData: Element): Ele
   const candidates: Element[] = [];
   const keyInfo = onlyChild(encryptedData, NS.ds, 'KeyInfo');
   if (keyInfo) {
-    for (const el of childElements(keyInfo)) if (is(el, NS.xenc, 'EncryptedKey')) candidates.push(el);
+    candidates.push(...childElements(keyInfo, NS.xenc, 'EncryptedKey'));
   }
-  for (const el of childElements(container)) if (is(el, NS.xenc, 'EncryptedKey')) candidates.push(el);
+  candidates.push(...childElements(container, NS.xenc, 'EncryptedKey'));
   if (candidates.length === 0) throw fail('no EncryptedKey found');
   if (candidates.length > MAX_ENCRYPTED_KEYS) throw fail(`too many EncryptedKey elements (${candidates.length})`);
   return candidates;
@@ -205,24 +194,24 @@ export function decryptEncryptedElement(
   keys: readonly KeyObject[],
   expected: { namespace: string; localName: string },
 ): string {
-  if (!is(container, expected.namespace, expected.localName)) {
-    throw fail(`expected ${expected.localName}, got ${container.localName ?? container.nodeName}`);
+  if (!isElementNamed(container, expected.namespace, expected.localName)) {
+    throw fail(`expected ${expected.localName}, got ${(container as Element).nodeName}`);
   }
   if (keys.length === 0) throw fail('no service key to decrypt with');
   const children = childElements(container);
   const encryptedData = children[0];
-  if (!encryptedData || !is(encryptedData, NS.xenc, 'EncryptedData')) {
+  if (!encryptedData || !isElementNamed(encryptedData, NS.xenc, 'EncryptedData')) {
     throw fail(`${expected.localName} does not start with xenc:EncryptedData`);
   }
   for (const child of children.slice(1)) {
-    if (!is(child, NS.xenc, 'EncryptedKey')) throw fail(`unexpected ${child.localName} in ${expected.localName}`);
+    if (!isElementNamed(child, NS.xenc, 'EncryptedKey')) throw fail(`unexpected ${(child as Element).nodeName} in ${expected.localName}`);
   }
-  const type = encryptedData.getAttribute('Type');
+  const type = attributeValue(encryptedData, 'Type');
   if (type && type !== XENC_ALG.typeElement) throw fail(`EncryptedData Type ${type} is not Element`);
 
   const method = onlyChild(encryptedData, NS.xenc, 'EncryptionMethod');
   if (!method) throw fail('EncryptedData has no EncryptionMethod');
-  const contentAlgorithmUri = method.getAttribute('Algorithm') ?? '';
+  const contentAlgorithmUri = attributeValue(method, 'Algorithm') ?? '';
   const contentAlgorithm = CONTENT_ALGORITHMS.get(contentAlgorithmUri);
   if (!contentAlgorithm) throw fail(`content encryption algorithm not allowed: ${contentAlgorithmUri}`);
   const data = cipherValue(encryptedData, 'EncryptedData');
