@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { AccountsTables } from './schema-accounts.js';
+import type { CertificateTables } from './schema-certificates.js';
 import type { SamlTables } from './schema-saml.js';
 
 /**
@@ -75,4 +76,4 @@ export interface FoundationTables {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Database extends FoundationTables, SamlTables, AccountsTables {}
+export interface Database extends FoundationTables, SamlTables, AccountsTables, CertificateTables {}

@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from '../database.js';
 import * as m0001 from './0001-foundation.js';
+import * as m0002 from './0002-certificates.js';
 import * as m0003 from './0003-saml.js';
 import * as m0004 from './0004-accounts.js';
 
@@ -16,6 +17,7 @@ type MigrationModule = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise
  */
 const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0001-foundation', m0001],
+  ['0002-certificates', m0002],
   ['0003-saml', m0003],
   ['0004-accounts', m0004],
 ];
