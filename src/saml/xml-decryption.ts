@@ -61,7 +61,7 @@ const MGF_DIGESTS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** More EncryptedKeys than this is not a multi-recipient message but an attempt to burn CPU. */
-const MAX_ENCRYPTED_KEYS = 8;
+const MAX_ENCRYPTED_KEYS = 4;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

@@ -261,7 +261,7 @@ describe('saml/xml-decryption', () => {
   it('bounds the number of EncryptedKeys it will try', async () => {
     const el = await encryptedAssertion({ certPem: activeKey.certPem, keyPlacement: 'sibling' });
     const key = find(el, NS.xenc, 'EncryptedKey')[0]!;
-    for (let i = 0; i < 8; i++) el.appendChild(key.cloneNode(true));
+    for (let i = 0; i < 4; i++) el.appendChild(key.cloneNode(true));
     expectDecryptError(() => decryptEncryptedAssertion(el, [activeKey.privateKey]), /too many/);
   });
 
