@@ -63,13 +63,21 @@ function signatureFor(doc: Document, pick: Pick): Element | null {
   return doc.getElementsByTagNameNS(DSIG_NS, 'Signature').item(0);
 }
 
-export function xmlCryptoOracle(xml: string, pick: Pick, certPem: string, opts: { trustKeyInfo?: boolean } = {}): OracleVerdict {
+export function xmlCryptoOracle(
+  xml: string,
+  pick: Pick,
+  certPem: string,
+  opts: { trustKeyInfo?: boolean; idAttribute?: string } = {},
+): OracleVerdict {
   try {
     const doc = parseLenient(xml);
     const signature = signatureFor(doc, pick);
     if (!signature) return { accepted: false, signed: [], error: 'no signature' };
     const sig = registerExtraAlgorithms(
-      new SignedXml(opts.trustKeyInfo ? { getCertFromKeyInfo: SignedXml.getCertFromKeyInfo } : { publicCert: certPem }),
+      new SignedXml({
+        ...(opts.trustKeyInfo ? { getCertFromKeyInfo: SignedXml.getCertFromKeyInfo } : { publicCert: certPem }),
+        ...(opts.idAttribute ? { idAttribute: opts.idAttribute } : {}),
+      }),
     );
     sig.loadSignature(signature as never);
     const ok = sig.checkSignature(xml);
