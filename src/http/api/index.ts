@@ -5,6 +5,7 @@ import { requireApiKey } from '../authenticate.js';
 import { apiErrorHandler } from '../problem.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { certificateRoutes } from './certificate-routes.js';
 import { orgRoutes } from './org-routes.js';
 import { ssoConfigRoutes } from './sso-config-routes.js';
 
@@ -21,6 +22,7 @@ export function apiRouter(ctx: AppContext): Router {
   const scoped = Router({ mergeParams: true });
   scoped.use(apiKeyRoutes(ctx));
   scoped.use(auditRoutes(ctx));
+  scoped.use(certificateRoutes(ctx));
   scoped.use(ssoConfigRoutes(ctx));
 
   router.use(orgRoutes(ctx, scoped));
