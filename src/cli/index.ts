@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.js';
+import { registerCertCommands } from './cert-commands.js';
 import { printJson, withContext } from './cli-context.js';
 import { registerOrgCommands } from './org-commands.js';
 import { registerSsoCommands } from './sso-commands.js';
@@ -21,6 +22,7 @@ program
 
 registerOrgCommands(program);
 registerAdminCommands(program);
+registerCertCommands(program);
 registerSsoCommands(program);
 
 await program.parseAsync(process.argv);
