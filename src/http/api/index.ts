@@ -8,6 +8,7 @@ import { auditRoutes } from './audit-routes.js';
 import { certificateRoutes } from './certificate-routes.js';
 import { orgRoutes } from './org-routes.js';
 import { ssoConfigRoutes } from './sso-config-routes.js';
+import { usersRoutes } from './users-routes.js';
 
 /**
  * The JSON admin API under /api/v1 (R-ADM-2). Each concern contributes a router: global
@@ -24,6 +25,7 @@ export function apiRouter(ctx: AppContext): Router {
   scoped.use(auditRoutes(ctx));
   scoped.use(certificateRoutes(ctx));
   scoped.use(ssoConfigRoutes(ctx));
+  scoped.use(usersRoutes(ctx));
 
   router.use(orgRoutes(ctx, scoped));
 
