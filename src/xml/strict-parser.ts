@@ -43,6 +43,7 @@ const COMMENT_NODE = 8;
 
 /** Characters outside the XML 1.0 `Char` production, plus U+FFFD (see module comment). */
 const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFD\uFFFE\uFFFF]/;
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const DECLARATION_TEXT = /<!DOCTYPE|<!ENTITY/i;
 /** Sections whose content is not markup, removed before looking for `<!` and `&`. */
@@ -91,6 +92,20 @@ function checkDeclaration(xml: string): void {
 const START_TAG = /<(?![/!?])[^\s/>]+((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/g;
 const ATTRIBUTE = /([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')/g;
 
+const PREFIX_DECLARATION = /xmlns:([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+
+/** Two attributes can share an expanded name only if two prefixes are bound to one namespace. */
+function twoPrefixesShareANamespace(markup: string): boolean {
+  const prefixByNamespace = new Map<string, string>();
+  for (const decl of markup.matchAll(PREFIX_DECLARATION)) {
+    const uri = decl[2] ?? decl[3] ?? '';
+    const seen = prefixByNamespace.get(uri);
+    if (seen === undefined) prefixByNamespace.set(uri, decl[1]!);
+    else if (seen !== decl[1]) return true;
+  }
+  return false;
+}
+
 /**
  * xmldom silently keeps only the last of two attributes with one expanded name (`a:n` and
  * `b:n`, both prefixes bound to one namespace). Start tags whose attributes share a local name
@@ -99,6 +114,7 @@ const ATTRIBUTE = /([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')/g;
  */
 function attributeCollisions(markup: string): Map<number, number> {
   const suspects = new Map<number, number>();
+  if (!twoPrefixesShareANamespace(markup)) return suspects;
   let index = 0;
   for (const tag of markup.matchAll(START_TAG)) {
     const attrs = tag[1];
@@ -119,7 +135,7 @@ function attributeCollisions(markup: string): Map<number, number> {
 function screenText(xml: string): Map<number, number> {
   if (DECLARATION_TEXT.test(xml)) throw malformed('DOCTYPE or ENTITY declaration present');
   if (FORBIDDEN_CHAR.test(xml)) throw malformed('character not allowed in XML 1.0 (or U+FFFD)');
-  if (LONE_SURROGATE.test(xml)) throw malformed('unpaired UTF-16 surrogate');
+  if (ANY_SURROGATE.test(xml) && LONE_SURROGATE.test(xml)) throw malformed('unpaired UTF-16 surrogate');
   checkDeclaration(xml);
 
   const markup = xml.includes('<!') || xml.includes('<?') ? xml.replace(OPAQUE_SECTIONS, '') : xml;

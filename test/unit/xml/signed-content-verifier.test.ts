@@ -221,6 +221,26 @@ describe('xml/signed-content-verifier', () => {
       }
     });
 
+    it('inclusive-C14N Assertion inside a signed Response: accepted; both oracles refuse (xml-crypto bug)', async () => {
+      // xml-crypto canonicalises SignedInfo with the ancestor namespaces of the document's FIRST
+      // SignedInfo (`findAncestorNs(doc, "//*[local-name()='SignedInfo']")`). When the Assertion
+      // was signed, its SignedInfo was the first; once the Response is signed too, the Response's
+      // comes first and xml-crypto no longer verifies its own Assertion signature (inclusive
+      // C14N renders the Assertion's xmlns:xs/xsi into SignedInfo). We use the SignedInfo's own
+      // ancestors, as C14N 1.0 requires, and agree with the signer.
+      const inner = signXml(samlResponseXml(), {
+        key: idp, id: '_assertion-1', canonicalizationAlgorithm: ALG.c14n, transforms: [ALG.enveloped, ALG.c14n],
+      });
+      const xml = signXml(inner, { key: idp, id: '_response-1' });
+      const keys = [getPinnedKey(idp.certPem)];
+      verifyXml(xml, { id: '_assertion-1' }, keys);
+      verifyXml(xml, 'root', keys);
+      assert.equal(xmlCryptoOracle(xml, { id: '_assertion-1' }, idp.certPem).accepted, false);
+      assert.equal((await nodeSamlOracle(xml, { id: '_assertion-1' }, idp.certPem)).accepted, false);
+      // Before the Response was signed, xml-crypto verified it: the signature itself is sound.
+      assert.equal(xmlCryptoOracle(inner, { id: '_assertion-1' }, idp.certPem).accepted, true);
+    });
+
     it('SAML 1.1 style AssertionID with idAttributes, refused without it', () => {
       const saml11 =
         '<saml1:Assertion xmlns:saml1="urn:oasis:names:tc:SAML:1.0:assertion" AssertionID="_a11" MajorVersion="1" MinorVersion="1" Issuer="http://adfs.example.com/adfs/services/trust">' +
@@ -241,13 +261,23 @@ describe('xml/signed-content-verifier', () => {
     });
 
     it('never changes the caller DOM, and the returned content does not depend on it afterwards', () => {
-      const xml = signedAssertionInResponse();
-      const doc = parseXmlStrict(xml);
-      const before = doc.toString();
-      const result = verifySignedElement(assertionOf(doc), [getPinnedKey(idp.certPem)], STRICT);
-      assert.equal(doc.toString(), before);
-      assertionOf(doc).setAttribute('ID', 'changed');
-      assert.equal(result.element.getAttribute('ID'), '_assertion-1');
+      // The second fixture takes the copy path (exclusive C14N would add the PrefixList's
+      // ancestor declarations to the element); the first takes the signature out and puts it back.
+      const fixtures = [
+        signedAssertionInResponse(),
+        signedAssertionInResponse(
+          { inclusiveNamespacesPrefixList: ['samlp', 'ext'], signedInfoPrefixList: ['samlp'] },
+          { rootNamespaces: { ext: 'urn:example:ext' } },
+        ),
+      ];
+      for (const xml of fixtures) {
+        const doc = parseXmlStrict(xml);
+        const before = doc.toString();
+        const result = verifySignedElement(assertionOf(doc), [getPinnedKey(idp.certPem)], STRICT);
+        assert.equal(doc.toString(), before);
+        assertionOf(doc).setAttribute('ID', 'changed');
+        assert.equal(result.element.getAttribute('ID'), '_assertion-1');
+      }
     });
   });
 
