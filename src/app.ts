@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { onAccountDeactivated } from './accounts/account-events.js';
 import type { AppContext } from './app-context.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -13,6 +14,10 @@ import { requestIdFor } from './http/request-id.js';
 import { createLogger } from './logger.js';
 import { openDatabase, type DatabaseHandle } from './store/database.js';
 import { migrateToLatest } from './store/migrations/index.js';
+import { revokeSessionsOfAccount } from './store/saml-sessions.js';
+
+// R-ACC-6: deactivating an account revokes its SAML sessions in the same transaction.
+onAccountDeactivated((trx, e) => revokeSessionsOfAccount(trx, e.accountId, e.now));
 
 export interface AppOptions {
   config: Config;

@@ -17,7 +17,8 @@ export interface AccountDeactivatedEvent {
   now: number;
 }
 
-export type AccountDeactivatedHandler = (trx: Transaction<Database>, event: AccountDeactivatedEvent) => Promise<void> | void;
+/** The result is ignored; a rejection rolls the deactivation back. */
+export type AccountDeactivatedHandler = (trx: Transaction<Database>, event: AccountDeactivatedEvent) => Promise<unknown> | void;
 
 const deactivatedHandlers = new Set<AccountDeactivatedHandler>();
 
