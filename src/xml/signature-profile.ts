@@ -172,6 +172,8 @@ function readCanonicalization(el: Element, algorithm: string): CanonicalizationS
   if (inclusive.namespaceURI !== EXC_C14N || inclusive.localName !== 'InclusiveNamespaces') {
     throw refuse(`unexpected ${name(inclusive)} in ${name(el)}`);
   }
+  const [content] = elementChildrenOnly(inclusive);
+  if (content) throw refuse(`unexpected ${name(content)} in InclusiveNamespaces`);
   const prefixList = inclusive.getAttributeNodeNS(null, 'PrefixList')?.value ?? '';
   return { algorithm: EXC_C14N, inclusivePrefixes: prefixList.split(/\s+/).filter((p) => p.length > 0) };
 }

@@ -54,8 +54,8 @@ export interface VerifiedContent {
 }
 
 /**
- * Bound on re-parsed canonical octets. Exclusive C14N repeats a namespace declaration on every
- * element that uses it, so canonical XML can be larger than its source; past this it is refused.
+ * Bound on canonical octets. Exclusive C14N repeats a namespace declaration on every element
+ * that uses it, so canonical XML can be larger than its source; past this it is refused.
  */
 const MAX_CANONICAL_BYTES = 8 * 1024 * 1024;
 
@@ -111,7 +111,26 @@ function countIdOccurrences(element: Element, id: string, idAttributes: readonly
   return count;
 }
 
+/**
+ * Exclusive C14N repeats a prefixed element's namespace declaration on every element that uses
+ * it outside its declaring element's output, so 30 000 `<p:a/>` under one 100 KB `xmlns:p`
+ * would canonicalise to 3 GB. Bound that before canonicalising: the sum of the namespace URIs
+ * every element and attribute may render is an upper bound of what C14N can add.
+ */
+function checkCanonicalGrowth(element: Element): void {
+  let namespaceBytes = 0;
+  for (const el of descendantElements(element)) {
+    namespaceBytes += el.namespaceURI?.length ?? 0;
+    const attrs = el.attributes;
+    for (let i = 0; i < attrs.length; i++) namespaceBytes += attrs.item(i)!.namespaceURI?.length ?? 0;
+    if (namespaceBytes > MAX_CANONICAL_BYTES) {
+      throw new SsoError('SSO_MALFORMED', `<${element.localName}> would canonicalise to over ${MAX_CANONICAL_BYTES} bytes`);
+    }
+  }
+}
+
 function canonicalize(...args: Parameters<typeof canonicalizeElement>): string {
+  checkCanonicalGrowth(args[0]);
   try {
     return canonicalizeElement(...args);
   } catch (err) {
@@ -144,7 +163,8 @@ function sameSignedInfo(a: SignedInfoProfile, b: SignedInfoProfile): boolean {
  * Verifies the enveloped signature of `element` under the strict profile and returns the
  * signed content re-parsed. Throws `SsoError` with SSO_SIGNATURE (missing, malformed, wrong
  * shape, untrusted key, wrong digest, wrapping), SSO_WEAK_ALGORITHM (SHA-1 without
- * `allowSha1`) or SSO_MALFORMED (signed content that does not re-parse).
+ * `allowSha1`) or SSO_MALFORMED (content whose canonical form would be too large or does not
+ * re-parse).
  */
 export function verifySignedElement(
   element: Element,

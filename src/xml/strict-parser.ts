@@ -46,8 +46,6 @@ const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFD\uFFFE\uFFF
 const ANY_SURROGATE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const DECLARATION_TEXT = /<!DOCTYPE|<!ENTITY/i;
-/** Sections whose content is not markup, removed before looking for `<!` and `&`. */
-const OPAQUE_SECTIONS = /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>/g;
 const REFERENCE = /&(?:(amp|lt|gt|quot|apos)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));/y;
 const XML_DECLARATION_START = /^<\?xml[\s?]/;
 const XML_DECLARATION =
@@ -89,10 +87,38 @@ function checkDeclaration(xml: string): void {
   }
 }
 
+/** Sections whose content is not markup, by opening and closing delimiter. */
+const OPAQUE_SECTIONS: ReadonlyArray<readonly [string, string]> = [
+  ['<!--', '-->'],
+  ['<![CDATA[', ']]>'],
+  ['<?', '?>'],
+];
+
+/**
+ * The text with comments, CDATA sections and PIs cut out, so `<!` and `&` are looked for in
+ * markup only. A linear scan: a lazy regex here would go quadratic on many unclosed `<?`.
+ */
+function stripOpaqueSections(xml: string): string {
+  if (!xml.includes('<!') && !xml.includes('<?')) return xml;
+  let out = '';
+  let from = 0;
+  for (let lt = xml.indexOf('<', from); lt !== -1; lt = xml.indexOf('<', lt + 1)) {
+    const section = OPAQUE_SECTIONS.find(([open]) => xml.startsWith(open, lt));
+    if (!section) continue;
+    const end = xml.indexOf(section[1], lt + section[0].length);
+    if (end === -1) throw malformed(`unterminated ${section[0]} section`);
+    out += xml.slice(from, lt);
+    from = end + section[1].length;
+    lt = from - 1;
+  }
+  return out + xml.slice(from);
+}
+
 const START_TAG = /<(?![/!?])[^\s/>]+((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/g;
 const ATTRIBUTE = /([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')/g;
 
-const PREFIX_DECLARATION = /xmlns:([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+// No ':' in the prefix: each match attempt then stops at the next colon, keeping the scan linear.
+const PREFIX_DECLARATION = /xmlns:([^\s=/>:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 
 /** Two attributes can share an expanded name only if two prefixes are bound to one namespace. */
 function twoPrefixesShareANamespace(markup: string): boolean {
@@ -130,15 +156,15 @@ function attributeCollisions(markup: string): Map<number, number> {
 
 /**
  * Screens the text before xmldom sees it: what xmldom would tolerate is refused here. Returns
- * the start tags to re-check after parsing (see attributeCollisions).
+ * the markup (text without comments, CDATA and PIs) for attributeCollisions.
  */
-function screenText(xml: string): Map<number, number> {
+function screenText(xml: string): string {
   if (DECLARATION_TEXT.test(xml)) throw malformed('DOCTYPE or ENTITY declaration present');
   if (FORBIDDEN_CHAR.test(xml)) throw malformed('character not allowed in XML 1.0 (or U+FFFD)');
   if (ANY_SURROGATE.test(xml) && LONE_SURROGATE.test(xml)) throw malformed('unpaired UTF-16 surrogate');
   checkDeclaration(xml);
 
-  const markup = xml.includes('<!') || xml.includes('<?') ? xml.replace(OPAQUE_SECTIONS, '') : xml;
+  const markup = stripOpaqueSections(xml);
   if (markup.includes('<!')) throw malformed('markup declaration (<!…) present');
   for (let at = markup.indexOf('&'); at !== -1; at = markup.indexOf('&', at + 1)) {
     REFERENCE.lastIndex = at;
@@ -150,7 +176,7 @@ function screenText(xml: string): Map<number, number> {
       if (!isXmlChar(codePoint)) throw malformed(`character reference ${ref[0]} is not an XML character`);
     }
   }
-  return attributeCollisions(markup);
+  return markup;
 }
 
 /** Walks the parsed tree: one root, nothing xmldom let through that XML forbids, bounded depth. */
@@ -238,7 +264,7 @@ export function parseXmlStrict(xml: string | Uint8Array, opts: StrictParseOption
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
-  const collisions = screenText(text);
+  const markup = screenText(text);
 
   let doc: Document;
   // xmldom wraps what onError throws in its own ParseError, so keep the first report aside.
@@ -253,6 +279,7 @@ export function parseXmlStrict(xml: string | Uint8Array, opts: StrictParseOption
   } catch (err) {
     throw firstReport ?? malformed(`XML parse error: ${err instanceof Error ? err.message : String(err)}`);
   }
-  checkTree(doc, maxDepth, collisions);
+  // Only once xmldom found the text well-formed: the start-tag scan relies on it.
+  checkTree(doc, maxDepth, attributeCollisions(markup));
   return doc;
 }

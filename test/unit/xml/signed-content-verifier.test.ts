@@ -644,6 +644,31 @@ describe('xml/signed-content-verifier', () => {
       });
     }
 
+    it('exclusive-C14N namespace blow-up in signed content is refused before canonicalising', () => {
+      // A genuine signature, and content changed to make exclusive C14N repeat a 20 KB namespace
+      // declaration on 1 000 elements (20 MB): refused up front, not built and then digested.
+      const uri = `urn:${'x'.repeat(20_000)}`;
+      const xml = replaceOnce(
+        signedAssertionInResponse(),
+        '</saml:Assertion>',
+        `<p:e xmlns:p="${uri}">${'<p:a/>'.repeat(1_000)}</p:e></saml:Assertion>`.replace('<p:e xmlns:p', '<e xmlns:p').replace('</p:e>', '</e>'),
+      );
+      expectRefusal(() => verifyXml(xml, { id: '_assertion-1' }, [getPinnedKey(idp.certPem)]), 'SSO_MALFORMED', /would canonicalise to over/);
+    });
+
+    it('SignedInfo is canonicalised before any key vouches for it, so it holds nothing the profile does not name', () => {
+      const uri = `urn:${'x'.repeat(20_000)}`;
+      const blowUp = `<e xmlns:p="${uri}">${'<p:a/>'.repeat(1_000)}</e>`;
+      const inSignedInfo = replaceOnce(signedResponse(), '<ds:CanonicalizationMethod', `${blowUp}<ds:CanonicalizationMethod`);
+      expectRefusal(() => verifyXml(inSignedInfo, 'root', [getPinnedKey(idp.certPem)]), 'SSO_SIGNATURE', /found \{\}e/);
+      const inPrefixList = replaceOnce(
+        signedResponse({ signedInfoPrefixList: ['saml'] }),
+        /(<InclusiveNamespaces [^>]*)\/>/,
+        `$1>${blowUp}</InclusiveNamespaces>`,
+      );
+      expectRefusal(() => verifyXml(inPrefixList, 'root', [getPinnedKey(idp.certPem)]), 'SSO_SIGNATURE', /unexpected \{[^}]*\}e in InclusiveNamespaces/);
+    });
+
     it('xml-crypto trusting KeyInfo (the legacy mistake) accepts an attacker\'s self-signed key; we never read KeyInfo', () => {
       const xml = signXml(samlResponseXml({ nameId: 'admin@example.com' }), { key: attacker, id: '_response-1' });
       assert.equal(xmlCryptoOracle(xml, 'root', idp.certPem, { trustKeyInfo: true }).accepted, true);

@@ -151,6 +151,16 @@ describe('xml/strict-parser', () => {
       refused('<r>ééé</r>', /larger than 12 bytes/, { maxBytes: 12 });
     });
 
+    it('pathological input in linear time (no regex backtracking blow-up)', function () {
+      this.timeout(5_000);
+      const n = 200_000;
+      refused(`<r>${'<?'.repeat(n)}</r>`, /unterminated <\? section/);
+      refused(`<r>${'<!--'.repeat(n)}</r>`, /unterminated <!-- section/);
+      // Text that looks like namespace declarations, and a tag full of blanks.
+      const lookalikes = `<r xmlns:a="urn:x" xmlns:b="urn:x">${'xmlns:'.repeat(n)}<s${' '.repeat(n)}a:n="1"${' '.repeat(n)}/></r>`;
+      assert.equal(parseXmlStrict(lookalikes, { maxBytes: lookalikes.length }).documentElement!.localName, 'r');
+    });
+
     it('nesting deeper than maxDepth', () => {
       const deep = (n: number) => '<a>'.repeat(n) + '</a>'.repeat(n);
       assert.equal(parseXmlStrict(deep(5), { maxDepth: 5 }).documentElement!.localName, 'a');
