@@ -70,6 +70,18 @@ function importInput(req: express.Request): unknown {
 }
 
 /**
+ * `attachment; filename="<alias>.cer"`, always quoted; an alias with quotes, backslashes or
+ * non-ASCII characters gets an ASCII fallback plus the exact name as RFC 6266 `filename*`.
+ */
+export function attachmentDisposition(filename: string): string {
+  const fallback = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const header = `attachment; filename="${fallback}"`;
+  if (fallback === filename) return header;
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${header}; filename*=UTF-8''${encoded}`;
+}
+
+/**
  * /api/v1/orgs/:org/service-certificates and /api/v1/orgs/:org/certificates (Appendix A,
  * R-CERT-3). Thin: each route calls one flow of certificate-service.ts.
  */
@@ -100,7 +112,7 @@ export function certificateRoutes(ctx: AppContext): Router {
 
     router.get(`/${path}/:id/export`, async (req, res) => {
       const file = await exportCertificateFile(ctx, principalOf(res), orgOf(res), kind, String(req.params.id), req.query.format ?? 'pem');
-      res.attachment(file.filename).type(file.contentType).send(file.body);
+      res.set('Content-Disposition', attachmentDisposition(file.filename)).type(file.contentType).send(file.body);
     });
 
     router.delete(`/${path}/:id`, async (req, res) => {
