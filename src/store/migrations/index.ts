@@ -4,6 +4,7 @@ import * as m0001 from './0001-foundation.js';
 import * as m0002 from './0002-certificates.js';
 import * as m0003 from './0003-saml.js';
 import * as m0004 from './0004-accounts.js';
+import * as m0005 from './0005-oauth.js';
 
 export interface MigrationContext {
   dialect: Dialect;
@@ -20,6 +21,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0002-certificates', m0002],
   ['0003-saml', m0003],
   ['0004-accounts', m0004],
+  ['0005-oauth', m0005],
 ];
 
 class StaticProvider implements MigrationProvider {
