@@ -186,7 +186,10 @@ function readCanonicalization(el: Element, algorithm: string): CanonicalizationS
 function checkIgnorableParameters(el: Element, children: readonly Element[]): void {
   const [first, extra] = children;
   if (extra) throw refuse(`unexpected ${name(extra)} in ${name(el)}`);
-  if (first && first.localName !== 'InclusiveNamespaces') throw refuse(`unexpected ${name(first)} in ${name(el)}`);
+  if (!first) return;
+  if (first.localName !== 'InclusiveNamespaces') throw refuse(`unexpected ${name(first)} in ${name(el)}`);
+  const [content] = elementChildrenOnly(first);
+  if (content) throw refuse(`unexpected ${name(content)} in InclusiveNamespaces`);
 }
 
 function weak(what: string): SsoError {
