@@ -323,7 +323,8 @@ export async function importUsersCsv(ctx: AppContext, principal: Principal, org:
     errors.push(...lineErrors);
   }
 
-  if (errors.length === 0) errors.push(...checkUniqueness(plans, known), ...(await checkPrimaryAdmin(ctx, org, plans)));
+  // Checked over the lines that are valid so far, so one answer reports every problem.
+  errors.push(...checkUniqueness(plans, known), ...(await checkPrimaryAdmin(ctx, org, plans)));
   if (errors.length > 0) {
     errors.sort((a, b) => a.line - b.line);
     const first = errors[0]!;

@@ -27,15 +27,21 @@ const uid = text(256);
 const personName = text(100);
 const ssoId = text(256).nullable();
 
+const emailFormat = z.email();
+
 function emailIn(domains: readonly string[]) {
   const allowed = new Set(domains.map((d) => d.trim().toLowerCase().replace(/\.$/, '')));
   return z
     .string()
     .trim()
     .max(254, 'at most 254 characters')
-    .pipe(z.email({ error: 'must be an e-mail address' }))
-    .refine((e) => allowed.has(emailDomain(e) ?? ''), {
-      error: `must be in one of the organisation's domains (${[...allowed].join(', ')})`,
+    .superRefine((e, ctx) => {
+      // One message per problem: a malformed address is not also told about domains.
+      if (!emailFormat.safeParse(e).success) {
+        ctx.addIssue({ code: 'custom', message: 'must be an e-mail address' });
+      } else if (!allowed.has(emailDomain(e) ?? '')) {
+        ctx.addIssue({ code: 'custom', message: `must be in one of the organisation's domains (${[...allowed].join(', ')})` });
+      }
     });
 }
 
