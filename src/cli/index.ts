@@ -4,6 +4,7 @@ import { registerCertCommands } from './cert-commands.js';
 import { printJson, withContext } from './cli-context.js';
 import { registerOrgCommands } from './org-commands.js';
 import { registerSsoCommands } from './sso-commands.js';
+import { registerUserCommands } from './user-commands.js';
 import { migrateToLatest } from '../store/migrations/index.js';
 
 /** `npm run cli -- <command>`: the operator's CLI (R-ADM-4). Each concern registers its commands. */
@@ -24,5 +25,6 @@ registerOrgCommands(program);
 registerAdminCommands(program);
 registerCertCommands(program);
 registerSsoCommands(program);
+registerUserCommands(program);
 
 await program.parseAsync(process.argv);
