@@ -137,14 +137,16 @@ export function patchAccountSchema(orgDomains: readonly string[]) {
 }
 export type PatchAccountInput = z.infer<ReturnType<typeof patchAccountSchema>>;
 
-const queryText = z.string().trim().min(1, 'must not be empty').max(256, 'at most 256 characters');
+// An empty search box (`?q=`) means "no filter", as a form submits it.
+const blankAsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const queryText = z.preprocess(blankAsAbsent, z.string().trim().max(256, 'at most 256 characters').optional());
 
 export const searchAccountsSchema = z
   .object({
-    uid: queryText.optional(),
-    email: queryText.optional(),
-    q: queryText.optional(),
-    status: z.enum(ACCOUNT_STATUSES, { error: 'must be active or inactive' }).optional(),
+    uid: queryText,
+    email: queryText,
+    q: queryText,
+    status: z.preprocess(blankAsAbsent, z.enum(ACCOUNT_STATUSES, { error: 'must be active or inactive' }).optional()),
     page: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be 1 or more').max(1_000_000).default(1),
     pageSize: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be 1 or more').max(200, 'at most 200').default(50),
   })

@@ -94,6 +94,7 @@ for (const engine of testEngines()) {
       assert.equal((await get('status=inactive')).total, 0);
       const all = await get('');
       assert.deepEqual([all.page, all.pageSize, all.total], [1, 50, 5]);
+      assert.equal((await get('q=&status=&uid=%20')).total, 5, 'empty filters are no filters');
     });
 
     it('refuses invalid input with 422 naming the field, and changes nothing', async () => {
