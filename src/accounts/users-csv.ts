@@ -296,8 +296,11 @@ export async function importUsersCsv(ctx: AppContext, principal: Principal, org:
         ...(get(l, 'updateTimeStamp') && { updateTimeStamp: get(l, 'updateTimeStamp') }),
         attributes,
       });
+      // A required value missing on a line that would create an account says so plainly.
+      const missing = (['uid', 'firstname', 'lastname'] as const).filter((c) => !get(l, c));
+      for (const c of missing) err(c, `required to create an account (no account has ${email ?? 'this e-mail'})`);
       if (!parsed.success) {
-        lineErrors.push(...fieldErrors(l.line, parsed.error.issues, csvField));
+        lineErrors.push(...fieldErrors(l.line, parsed.error.issues, csvField).filter((e) => !(missing as readonly string[]).includes(e.field)));
       } else if (lineErrors.length === 0) {
         const d = parsed.data;
         plans.push({
@@ -326,7 +329,9 @@ export async function importUsersCsv(ctx: AppContext, principal: Principal, org:
   // Checked over the lines that are valid so far, so one answer reports every problem.
   errors.push(...checkUniqueness(plans, known), ...(await checkPrimaryAdmin(ctx, org, plans)));
   if (errors.length > 0) {
-    errors.sort((a, b) => a.line - b.line);
+    // By line, then in the file's column order, as the user reads the file.
+    const position = (field: string) => columns.indexOf(field.split('.')[0]!);
+    errors.sort((a, b) => a.line - b.line || position(a.field) - position(b.field));
     const first = errors[0]!;
     throw new ApiError(422, `line ${first.line}, ${first.field}: ${first.message} (${errors.length} error${errors.length > 1 ? 's' : ''}; nothing was imported)`, errors);
   }

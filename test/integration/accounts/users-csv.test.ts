@@ -118,6 +118,7 @@ for (const engine of testEngines()) {
         '12:uid',
         '13:uid',
       ], JSON.stringify(r.body.errors));
+      assert.match(r.body.errors.find((e: { line: number }) => e.line === 7).message, /required to create an account/);
       assert.deepEqual(await snapshot(t), before);
     });
 
