@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 import type { AccountsTables } from './schema-accounts.js';
 import type { CertificateTables } from './schema-certificates.js';
+import type { MetadataTables } from './schema-metadata.js';
 import type { OAuthTables } from './schema-oauth.js';
 import type { SamlTables } from './schema-saml.js';
 
@@ -77,4 +78,4 @@ export interface FoundationTables {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Database extends FoundationTables, SamlTables, AccountsTables, CertificateTables, OAuthTables {}
+export interface Database extends FoundationTables, SamlTables, AccountsTables, CertificateTables, OAuthTables, MetadataTables {}

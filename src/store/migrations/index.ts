@@ -5,6 +5,7 @@ import * as m0002 from './0002-certificates.js';
 import * as m0003 from './0003-saml.js';
 import * as m0004 from './0004-accounts.js';
 import * as m0005 from './0005-oauth.js';
+import * as m0006SamlMetadata from './0006-saml-metadata.js';
 
 export interface MigrationContext {
   dialect: Dialect;
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0003-saml', m0003],
   ['0004-accounts', m0004],
   ['0005-oauth', m0005],
+  ['0006-saml-metadata', m0006SamlMetadata],
 ];
 
 class StaticProvider implements MigrationProvider {
