@@ -12,12 +12,16 @@ import { healthRoutes } from './http/health-routes.js';
 import { createMetricsRegistry, httpMetrics } from './http/metrics.js';
 import { requestIdFor } from './http/request-id.js';
 import { createLogger } from './logger.js';
+import { oauthRoutes } from './oauth/oauth-routes.js';
+import { revokeOAuthOnAccountDeactivated } from './oauth/token-revocation.js';
 import { openDatabase, type DatabaseHandle } from './store/database.js';
 import { migrateToLatest } from './store/migrations/index.js';
 import { revokeSessionsOfAccount } from './store/saml-sessions.js';
 
 // R-ACC-6: deactivating an account revokes its SAML sessions in the same transaction.
 onAccountDeactivated((trx, e) => revokeSessionsOfAccount(trx, e.accountId, e.now));
+// R-ACC-6: … and its OAuth grants, refresh tokens and OAuth sessions.
+onAccountDeactivated(revokeOAuthOnAccountDeactivated);
 
 export interface AppOptions {
   config: Config;
@@ -81,6 +85,8 @@ export function buildHttpApp(ctx: AppContext): Express {
   );
   app.use(httpMetrics(ctx.metrics));
   app.use(healthRoutes(ctx));
+  // OAuth/OpenID (SPEC §7) before any body parser: oidc-provider reads its own bodies.
+  app.use(oauthRoutes(ctx));
   app.use('/api/v1', apiRouter(ctx));
   return app;
 }

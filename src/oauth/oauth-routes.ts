@@ -1,0 +1,60 @@
+/**
+ * Mounts the authorization server in the Express app (SPEC §7 routes): our login interaction
+ * under /oauth/interaction, then oidc-provider (a Koa app) for /oauth/* and the well-known
+ * documents. oidc-provider reads request bodies itself, so nothing here parses them, and this
+ * router must be mounted before any app-wide body parser.
+ *
+ * Every URL oidc-provider builds (discovery, redirects to the interaction, `iss`) comes from
+ * the configured public URL: the dispatcher overwrites X-Forwarded-Proto/Host with it, so a
+ * forged Host header cannot change what the server advertises.
+ */
+import { Router, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { AppContext } from '../app-context.js';
+import { interactionRoutes } from './interaction-routes.js';
+import { oauthService } from './oauth-service.js';
+import { INTERACTION_PATH } from './provider.js';
+
+export const WELL_KNOWN_PATHS = new Set([
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+  '/.well-known/jwks.json',
+]);
+
+/** Requests oidc-provider answers. */
+export function isProviderPath(path: string): boolean {
+  return WELL_KNOWN_PATHS.has(path) || (path.startsWith('/oauth/') && !path.startsWith(`${INTERACTION_PATH}/`));
+}
+
+function limiter(app: AppContext): RequestHandler {
+  const perMinute = app.config.rateLimitPerMinute;
+  if (perMinute === 0) return (_req, _res, next) => next();
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, res) => {
+      res.status(429).set('Cache-Control', 'no-store').json({ error: 'slow_down', error_description: 'too many requests; retry later' });
+    },
+  });
+}
+
+export function oauthRoutes(app: AppContext): Router {
+  const service = oauthService(app);
+  const publicUrl = new URL(app.config.publicUrl);
+  const router = Router();
+
+  // R-OPS-3: token and sign-in endpoints are rate limited per client address.
+  router.use(['/oauth/token', '/oauth/authorize', INTERACTION_PATH], limiter(app));
+  router.use(INTERACTION_PATH, interactionRoutes(app, service));
+
+  router.use(async (req, res, next) => {
+    if (!isProviderPath(req.path)) return next();
+    const { callback } = await service.current();
+    req.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
+    req.headers['x-forwarded-host'] = publicUrl.host;
+    callback(req, res);
+  });
+  return router;
+}
