@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Executor } from './database.js';
 
 /** One org's stored Federated Web SSO configuration (R-SAML-1), as saved. */
@@ -34,18 +33,25 @@ export async function upsertSsoConfig(db: Executor, orgId: string, config: objec
 
 /**
  * Whether the org has an active service certificate (R-SAML-1: a signed AuthnRequest needs
- * one). The certificates concern owns `service_certificates` (migration 0002); this reads it
- * with plain SQL so the SAML store does not depend on that module's types, and says plainly
- * when the table is missing rather than answering "no".
+ * one). The certificates concern owns `service_certificates` (migration 0002); when that
+ * table is missing this says so plainly rather than answering "no".
  */
 export async function hasActiveServiceCertificate(db: Executor, orgId: string): Promise<boolean> {
   try {
-    const r = await sql<{ one: number }>`select 1 as one from service_certificates where org_id = ${orgId} and active = 1 limit 1`.execute(db);
-    return r.rows.length > 0;
+    const row = await db
+      .selectFrom('service_certificates')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('active', '=', 1)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (e?.code === '42P01' || /no such table/i.test(e?.message ?? '')) {
-      throw new Error('cannot check for an active service certificate: table service_certificates does not exist (migration 0002-certificates not applied)');
+      throw new Error(
+        'cannot check for an active service certificate: table service_certificates does not exist (migration 0002-certificates not applied)',
+      );
     }
     throw err;
   }
