@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerCertCommands } from './cert-commands.js';
 import { printJson, withContext } from './cli-context.js';
+import { registerOAuthCommands } from './oauth-commands.js';
 import { registerOrgCommands } from './org-commands.js';
 import { registerSsoCommands } from './sso-commands.js';
 import { registerUserCommands } from './user-commands.js';
@@ -26,5 +27,6 @@ registerAdminCommands(program);
 registerCertCommands(program);
 registerSsoCommands(program);
 registerUserCommands(program);
+registerOAuthCommands(program);
 
 await program.parseAsync(process.argv);

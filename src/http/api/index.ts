@@ -6,6 +6,7 @@ import { apiErrorHandler } from '../problem.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { certificateRoutes } from './certificate-routes.js';
+import { clientRoutes } from './client-routes.js';
 import { orgRoutes } from './org-routes.js';
 import { ssoConfigRoutes } from './sso-config-routes.js';
 import { usersRoutes } from './users-routes.js';
@@ -27,6 +28,7 @@ export function apiRouter(ctx: AppContext): Router {
   scoped.use(ssoConfigRoutes(ctx));
   scoped.use(usersRoutes(ctx));
 
+  router.use(clientRoutes(ctx));
   router.use(orgRoutes(ctx, scoped));
 
   router.use((_req, _res, next) => next(new ApiError(404, 'no such API route')));
