@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { OrgKeyProvider } from './certs/org-key-provider.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { MasterKey } from './crypto/master-key.js';
@@ -17,4 +18,6 @@ export interface AppContext {
   logger: Logger;
   masterKey: MasterKey;
   metrics: Registry;
+  /** Parsed IdP and service keys per org, cached by org version (src/certs/org-key-provider.ts). */
+  orgKeys: OrgKeyProvider;
 }

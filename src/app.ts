@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { onAccountDeactivated } from './accounts/account-events.js';
 import type { AppContext } from './app-context.js';
+import { createOrgKeyProvider } from './certs/org-key-provider.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { loadMasterKey, type MasterKey } from './crypto/master-key.js';
@@ -44,13 +45,15 @@ export async function createContext(opts: AppOptions): Promise<AppContext> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const database = opts.database ?? openDatabase(config.databaseUrl);
   await migrateToLatest(database.db, database.dialect);
+  const masterKey = opts.masterKey ?? loadMasterKey({ configured: config.masterKey, certsDir: config.certsDir });
   return {
     config,
     database,
     clock: opts.clock ?? systemClock,
     logger,
-    masterKey: opts.masterKey ?? loadMasterKey({ configured: config.masterKey, certsDir: config.certsDir }),
+    masterKey,
     metrics: createMetricsRegistry(),
+    orgKeys: createOrgKeyProvider({ database, masterKey }),
   };
 }
 

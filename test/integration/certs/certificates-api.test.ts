@@ -144,9 +144,8 @@ describe('certificate admin API', function () {
         const { slug, key } = await newOrg(t);
         const c = (await generate(slug, key, { alias: 'signing', validityDays: 400 }).expect(201)).body;
         const pem = (await request(t.app).get(`${base(slug, 'service-certificates')}/${c.id}/export`).set(auth(key)).buffer(true).expect(200)).text;
-        const provider = createOrgKeyProvider(t.ctx);
         const org = (await findOrgBySlug(t.ctx.database.db, slug))!;
-        const signing = await provider.activeServiceSigning(org);
+        const signing = await t.ctx.orgKeys.activeServiceSigning(org); // the provider the app context carries
         assert.ok(signing);
         assert.equal(signing.id, c.id);
         assert.equal(signing.certificatePem, pem);
