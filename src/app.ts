@@ -12,6 +12,7 @@ import { apiRouter } from './http/api/index.js';
 import { healthRoutes } from './http/health-routes.js';
 import { createMetricsRegistry, httpMetrics } from './http/metrics.js';
 import { requestIdFor } from './http/request-id.js';
+import { ssoRoutes } from './http/sso-routes.js';
 import { createLogger } from './logger.js';
 import { oauthRoutes } from './oauth/oauth-routes.js';
 import { revokeOAuthOnAccountDeactivated } from './oauth/token-revocation.js';
@@ -90,6 +91,7 @@ export function buildHttpApp(ctx: AppContext): Express {
   app.use(healthRoutes(ctx));
   // OAuth/OpenID (SPEC §7) before any body parser: oidc-provider reads its own bodies.
   app.use(oauthRoutes(ctx));
+  app.use(ssoRoutes(ctx));
   app.use('/api/v1', apiRouter(ctx));
   return app;
 }

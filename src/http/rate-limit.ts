@@ -1,0 +1,25 @@
+/**
+ * Per-client-address rate limits on the sign-in endpoints (R-OPS-3): FEDBRIDGE_RATE_LIMIT
+ * requests per minute per address on each limited endpoint; 0 turns limiting off (behind a
+ * gateway that limits already, or for benchmarks). The client address is Express's `req.ip`,
+ * so it follows FEDBRIDGE_TRUST_PROXY; IPv6 clients are grouped by /56 (express-rate-limit's
+ * default), since one host usually owns a whole prefix.
+ *
+ * Counters live in this process: with several instances each allows the limit, which bounds
+ * abuse as well and needs no shared store on the hot ACS path.
+ */
+import type { RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+
+export function perClientRateLimit(perMinute: number): RequestHandler {
+  if (perMinute <= 0) return (_req, _res, next) => next();
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, res) => {
+      res.status(429).type('text/plain').set('Cache-Control', 'no-store').send('Too many sign-in requests from your address; try again in a minute.\n');
+    },
+  });
+}
