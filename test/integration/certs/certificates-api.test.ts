@@ -127,6 +127,22 @@ describe('certificate admin API', function () {
         assert.equal(opensslField(ws, pemText, '-serial'), c.serialNumber);
       });
 
+      it('flags a certificate expiring within 30 days, then expired, by the injected clock', async () => {
+        const { slug, key } = await newOrg(t);
+        const c = (await generate(slug, key, { alias: 'short', validityDays: 90 }).expect(201)).body;
+        const details = async () => (await request(t.app).get(`${base(slug, 'service-certificates')}/${c.id}`).set(auth(key)).expect(200)).body;
+        const start = t.clock.now();
+        try {
+          assert.deepEqual([c.expiresSoon, c.expired], [false, false]);
+          t.clock.advance(61 * 86_400_000);
+          assert.deepEqual([(await details()).expiresSoon, (await details()).expired], [true, false]);
+          t.clock.advance(30 * 86_400_000);
+          assert.deepEqual([(await details()).expiresSoon, (await details()).expired], [false, true]);
+        } finally {
+          t.clock.set(start);
+        }
+      });
+
       it('generates with a larger key size when asked, and only the allowed ones', async () => {
         const { slug, key } = await newOrg(t);
         const made = await generate(slug, key, { alias: 'big', validityDays: 90, keySize: 3072 }).expect(201);
