@@ -207,8 +207,13 @@ export async function completeSamlSignIn(
   const deps: AcsDeps = {
     idpVerificationKeys: () => keys.idpVerificationKeys(org, { trustAll: config.trustAllCertificates }),
     serviceDecryptionKeys: () => keys.serviceDecryptionKeys(org),
-    consumeRequestId: (id, now) => consumeAuthnRequest(db, { id, orgId: org.id, now }),
-    rememberAssertionId: (assertionId, expiresAt, now) => rememberAssertionId(db, { orgId: org.id, assertionId, expiresAt, now }),
+    atomically: (work) =>
+      db.transaction().execute((trx) =>
+        work({
+          consumeRequestId: (id, now) => consumeAuthnRequest(trx, { id, orgId: org.id, now }),
+          rememberAssertionId: (assertionId, expiresAt, now) => rememberAssertionId(trx, { orgId: org.id, assertionId, expiresAt, now }),
+        }),
+      ),
   };
   const outcome: AcsOutcome = await runAcsPipeline({
     samlResponse: input.samlResponse,

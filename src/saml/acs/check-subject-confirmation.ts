@@ -6,7 +6,7 @@
  * sign-in is enabled. When the Response itself was signed, its InResponseTo must agree.
  *
  * This step only checks: the InResponseTo is consumed by consume-request-id, after every
- * other check passed, so a refused Response cannot burn a pending AuthnRequest.
+ * other check passed, so a Response refused here cannot burn a pending AuthnRequest.
  */
 import type { Element } from '@xmldom/xmldom';
 import { attributeValue } from '../../xml/dom.js';

@@ -5,12 +5,15 @@
  * without InResponseTo got here only because IdP-initiated sign-in is on.
  */
 import { SsoError } from '../sso-error.js';
-import type { VerifiedAssertion, WithConfirmation, WithRequest } from './context.js';
+import type { AcsStore, VerifiedAssertion, WithConfirmation, WithRequest } from './context.js';
 
-export async function consumeRequestId<C extends VerifiedAssertion & WithConfirmation>(ctx: C): Promise<C & WithRequest> {
+export async function consumeRequestId<C extends VerifiedAssertion & WithConfirmation>(
+  ctx: C,
+  store: AcsStore,
+): Promise<C & WithRequest> {
   const requestId = ctx.confirmation.inResponseTo;
   if (requestId === null) return { ...ctx, solicited: null };
-  const request = await ctx.deps.consumeRequestId(requestId, ctx.clock.now());
+  const request = await store.consumeRequestId(requestId, ctx.clock.now());
   if (!request) {
     throw new SsoError(
       'SSO_SUBJECT_CONFIRMATION',

@@ -37,12 +37,8 @@ export interface AcsSettings {
   readonly allowSha1: boolean;
 }
 
-/** The pipeline's I/O, injected by the flow (src/saml/sso-flow.ts) or by a test. */
-export interface AcsDeps {
-  /** The IdP keys to verify with (pinned org certificates); asked only when a signature is present. */
-  idpVerificationKeys(): Promise<readonly KeyObject[]>;
-  /** Every service private key of the org, active first; asked only when something is encrypted. */
-  serviceDecryptionKeys(): Promise<readonly KeyObject[]>;
+/** The two writes of the ACS, on one transaction (see AcsDeps.atomically). */
+export interface AcsStore {
   /**
    * Consumes (single use, atomically) the org's stored AuthnRequest `id` unexpired at `now`;
    * undefined when unknown, of another org, expired, already used, or lost a race.
@@ -50,6 +46,19 @@ export interface AcsDeps {
   consumeRequestId(id: string, now: number): Promise<{ target: string | null } | undefined>;
   /** Records the assertion id until `expiresAt`; false when it was already recorded (a replay). */
   rememberAssertionId(id: string, expiresAt: number, now: number): Promise<boolean>;
+}
+
+/** The pipeline's I/O, injected by the flow (src/saml/sso-flow.ts) or by a test. */
+export interface AcsDeps {
+  /** The IdP keys to verify with (pinned org certificates); asked only when a signature is present. */
+  idpVerificationKeys(): Promise<readonly KeyObject[]>;
+  /** Every service private key of the org, active first; asked only when something is encrypted. */
+  serviceDecryptionKeys(): Promise<readonly KeyObject[]>;
+  /**
+   * Runs `work` with an AcsStore on one database transaction: if `work` throws, nothing it
+   * wrote stays (the transaction rolls back) and the error is rethrown.
+   */
+  atomically<T>(work: (store: AcsStore) => Promise<T>): Promise<T>;
 }
 
 export interface AcsBase {

@@ -12,13 +12,16 @@
  *     Assertion and nothing else, so steps 4 can only read signed content (by type, see
  *     context.ts).
  *  4. Checks of the signed content — pure, no writes.
- *  5. Only then the two writes, which cannot be undone:
- *     - consume-assertion-id first: a replayed Response is refused without touching its
- *       AuthnRequest. If the request id then cannot be consumed, the assertion id it burned
- *       belongs to an assertion that could never be accepted anyway (a request that is
- *       unknown, foreign, expired or used never becomes usable again).
+ *  5. Only then the two writes, on ONE transaction (deps.atomically), so that whichever
+ *     refuses, the other is undone and a refused Response leaves nothing behind:
+ *     - consume-assertion-id first: a replayed Response is refused before its AuthnRequest
+ *       is even looked at (SSO_REPLAY, not "request already used"), and the request id of a
+ *       new sign-in that carries a replayed assertion stays usable.
  *     - consume-request-id last: nothing in the pipeline can refuse after it, so a refused
- *       Response never burns a pending AuthnRequest.
+ *       Response never burns a pending AuthnRequest; and when it refuses (unknown, foreign,
+ *       expired or used id), the assertion id recorded just before is rolled back.
+ *     Both writes are single statements whose uniqueness the database enforces, so two
+ *     instances racing on one Response cannot both win.
  */
 import { checkAssertionIssuer } from './check-assertion-issuer.js';
 import { checkAudience } from './check-audience.js';
@@ -41,7 +44,7 @@ import { selectAssertion } from './select-assertion.js';
 import { verifyAssertionSignature } from './verify-assertion-signature.js';
 import { verifyResponseSignature } from './verify-response-signature.js';
 
-export type { AcsDeps, AcsInput, AcsOutcome, AcsSettings } from './context.js';
+export type { AcsDeps, AcsInput, AcsOutcome, AcsSettings, AcsStore } from './context.js';
 
 /** The step names in the order they run (for documentation and tests). */
 export const ACS_STEPS = [
@@ -93,8 +96,10 @@ export async function runAcsPipeline(input: RawBody): Promise<AcsOutcome> {
   const authenticated = checkAuthnStatement(addressed);
   const complete = readAttributes(authenticated);
   // 5. the writes, last
-  const fresh = await consumeAssertionId(complete);
-  const done = await consumeRequestId(fresh);
+  const done = await input.deps.atomically(async (store) => {
+    const fresh = await consumeAssertionId(complete, store);
+    return consumeRequestId(fresh, store);
+  });
 
   return {
     assertionId: done.assertionId,
