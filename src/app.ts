@@ -7,6 +7,7 @@ import type { AppContext } from './app-context.js';
 import { createOrgKeyProvider } from './certs/org-key-provider.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { registerCertificateMetrics } from './certs/certificate-metrics.js';
 import { loadMasterKey, type MasterKey } from './crypto/master-key.js';
 import { apiRouter } from './http/api/index.js';
 import { healthRoutes } from './http/health-routes.js';
@@ -47,13 +48,16 @@ export async function createContext(opts: AppOptions): Promise<AppContext> {
   const database = opts.database ?? openDatabase(config.databaseUrl);
   await migrateToLatest(database.db, database.dialect);
   const masterKey = opts.masterKey ?? loadMasterKey({ configured: config.masterKey, certsDir: config.certsDir });
+  const clock = opts.clock ?? systemClock;
+  const metrics = createMetricsRegistry();
+  registerCertificateMetrics(metrics, database, clock);
   return {
     config,
     database,
-    clock: opts.clock ?? systemClock,
+    clock,
     logger,
     masterKey,
-    metrics: createMetricsRegistry(),
+    metrics,
     orgKeys: createOrgKeyProvider({ database, masterKey }),
   };
 }
