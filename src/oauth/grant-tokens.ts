@@ -14,6 +14,11 @@ import { artifactIdHash } from './storage-adapter.js';
 
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
+/** `invalid_grant` with a description the client developer can act on (never secrets). */
+export function invalidGrant(description: string): Error {
+  return new errors.CustomOIDCProviderError('invalid_grant', description);
+}
+
 /** Scopes granted through the OpenID side (ID token, userinfo); the rest are API scopes. */
 const OIDC_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 

@@ -151,6 +151,10 @@ declare module 'oidc-provider' {
       status: number;
       statusCode: number;
     }
+    /** An RFC 6749 error with a description of our choosing (oidc-provider's InvalidGrant has a fixed one). */
+    class CustomOIDCProviderError extends OIDCProviderError {
+      constructor(error: string, description?: string);
+    }
     class InvalidGrant extends OIDCProviderError {
       constructor(detail?: string);
     }

@@ -132,7 +132,7 @@ export function buildProvider(app: AppContext, keys: SigningKeySet): BuiltProvid
         allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId,
       },
       // RFC 7662 §2.1: the endpoint needs an authenticated caller. Public clients are refused
-      // (also before any lookup, see requireClientAuthentication); confidential clients act as
+      // (whatever the token, see rfcErrorCorrections); confidential clients act as
       // resource servers and may introspect any token.
       introspection: {
         enabled: true,
@@ -213,7 +213,7 @@ export function buildProvider(app: AppContext, keys: SigningKeySet): BuiltProvid
     return typeof actual === 'string' && typeof this.clientSecret === 'string' && safeEqual(this.clientSecret, hashSecret(actual));
   };
 
-  provider.use(requireClientAuthenticationForIntrospection);
+  provider.use(rfcErrorCorrections);
   registerSamlBearerGrant(app, provider, () => signing);
   registerTokenExchangeGrant(app, provider, () => signing);
 
@@ -231,15 +231,25 @@ export function buildProvider(app: AppContext, keys: SigningKeySet): BuiltProvid
 }
 
 /**
- * RFC 7662 §2.1: a public client (no authentication) gets 401 invalid_client from the
- * introspection endpoint, whatever the token — not `active: false`, which would suggest the
- * endpoint is open to it.
+ * Two answers oidc-provider gets wrong for us, put right after it has answered:
+ * - RFC 7662 §2.1: a public client (no authentication) gets 401 invalid_client from the
+ *   introspection endpoint, whatever the token — not `active: false`, which would suggest
+ *   the endpoint is open to it;
+ * - RFC 6749 §5.2: a client using a grant type it is not registered for gets
+ *   `unauthorized_client` (oidc-provider says invalid_request).
  */
-async function requireClientAuthenticationForIntrospection(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+async function rfcErrorCorrections(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
   await next();
   const oidc = (ctx as unknown as { oidc?: KoaContextWithOIDC['oidc'] }).oidc;
-  if (ctx.status === 200 && oidc?.route === 'introspection' && oidc.client?.clientAuthMethod === 'none') {
+  if (oidc?.route === 'introspection' && ctx.status === 200 && oidc.client?.clientAuthMethod === 'none') {
     ctx.status = 401;
     ctx.body = { error: 'invalid_client', error_description: 'the introspection endpoint requires client authentication' };
   }
+  const body = ctx.body as { error?: string; error_description?: string } | undefined;
+  if (oidc?.route === 'token' && ctx.status === 400 && body?.error === 'invalid_request' && body.error_description === GRANT_NOT_ALLOWED) {
+    ctx.body = { error: 'unauthorized_client', error_description: GRANT_NOT_ALLOWED };
+  }
 }
+
+/** oidc-provider's description when a client uses a grant type it is not registered for. */
+const GRANT_NOT_ALLOWED = 'requested grant type is not allowed for this client';

@@ -28,7 +28,7 @@ import { getPinnedKey } from '../xml/pinned-keys.js';
 import { verifySignedElement, type VerifiedContent } from '../xml/signed-content-verifier.js';
 import { loadOAuthAccount } from './account-claims.js';
 import { SAML2_BEARER_GRANT } from './client-registry.js';
-import { issueTokensForGrant } from './grant-tokens.js';
+import { invalidGrant, issueTokensForGrant } from './grant-tokens.js';
 import { checkBearerAssertion, parseBearerAssertion } from './saml-bearer-assertion.js';
 
 export const SAML_BEARER_PARAMETERS = ['assertion', 'scope', 'resource'] as const;
@@ -61,7 +61,7 @@ async function candidatesFor(app: AppContext, issuer: string): Promise<Candidate
 /** Refusals carry the SSO code so a client developer can tell what to fix; the detail is logged. */
 function refused(app: AppContext, err: SsoError): never {
   app.logger.info({ code: err.code, reason: err.reason }, 'SAML bearer assertion refused');
-  throw new errors.InvalidGrant(`assertion refused (${err.code})`);
+  throw invalidGrant(`assertion refused (${err.code})`);
 }
 
 export function registerSamlBearerGrant(app: AppContext, provider: Provider, signing: () => { alg: string; kid: string }): void {

@@ -8,7 +8,7 @@ import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
 import type { AppContext } from '../app-context.js';
 import { loadOAuthAccount } from './account-claims.js';
 import { TOKEN_EXCHANGE_GRANT } from './client-registry.js';
-import { ACCESS_TOKEN_TYPE, issueTokensForGrant } from './grant-tokens.js';
+import { ACCESS_TOKEN_TYPE, invalidGrant, issueTokensForGrant } from './grant-tokens.js';
 import { DEFAULT_RESOURCE } from './resource-server.js';
 import { liveSamlSession } from './saml-session-bridge.js';
 
@@ -47,9 +47,9 @@ export function registerTokenExchangeGrant(app: AppContext, provider: Provider, 
       }
 
       const session = await liveSamlSession(app, p.subject_token);
-      if (!session) throw new errors.InvalidGrant('subject_token is not a live sign-in session');
+      if (!session) throw invalidGrant('subject_token is not a live sign-in session');
       const account = await loadOAuthAccount(app, session.accountId);
-      if (!account) throw new errors.InvalidGrant('the account of this session is not active');
+      if (!account) throw invalidGrant('the account of this session is not active');
 
       await issueTokensForGrant(app, provider, ctx, {
         account,
