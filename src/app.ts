@@ -11,6 +11,7 @@ import { registerCertificateMetrics } from './certs/certificate-metrics.js';
 import { loadMasterKey, type MasterKey } from './crypto/master-key.js';
 import { apiRouter } from './http/api/index.js';
 import { healthRoutes } from './http/health-routes.js';
+import { metadataRoutes } from './http/metadata-routes.js';
 import { createMetricsRegistry, httpMetrics } from './http/metrics.js';
 import { requestIdFor } from './http/request-id.js';
 import { ssoRoutes } from './http/sso-routes.js';
@@ -18,6 +19,7 @@ import { createLogger } from './logger.js';
 import { oauthRoutes } from './oauth/oauth-routes.js';
 import { revokeOAuthOnAccountDeactivated } from './oauth/token-revocation.js';
 import { openDatabase, type DatabaseHandle } from './store/database.js';
+import { startMetadataRefreshScheduler } from './saml/metadata-refresh.js';
 import { migrateToLatest } from './store/migrations/index.js';
 import { revokeSessionsOfAccount } from './store/saml-sessions.js';
 
@@ -97,16 +99,20 @@ export function buildHttpApp(ctx: AppContext): Express {
   app.use(oauthRoutes(ctx));
   app.use(ssoRoutes(ctx));
   app.use('/api/v1', apiRouter(ctx));
+  app.use(metadataRoutes(ctx));
   return app;
 }
 
 export async function createApp(opts: AppOptions): Promise<App> {
   const ctx = await createContext(opts);
   const app = buildHttpApp(ctx);
+  // R-SAML-7: followed IdP metadata is refreshed in the background (unref'd timer).
+  const metadataRefresh = startMetadataRefreshScheduler(ctx);
   return {
     app,
     ctx,
     close: async () => {
+      metadataRefresh.stop();
       if (!opts.database) await ctx.database.close();
     },
   };

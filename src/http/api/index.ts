@@ -6,6 +6,7 @@ import { apiErrorHandler } from '../problem.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { certificateRoutes } from './certificate-routes.js';
+import { metadataApiRoutes } from './metadata-routes.js';
 import { clientRoutes } from './client-routes.js';
 import { orgRoutes } from './org-routes.js';
 import { ssoConfigRoutes } from './sso-config-routes.js';
@@ -25,6 +26,7 @@ export function apiRouter(ctx: AppContext): Router {
   scoped.use(apiKeyRoutes(ctx));
   scoped.use(auditRoutes(ctx));
   scoped.use(certificateRoutes(ctx));
+  scoped.use(metadataApiRoutes(ctx));
   scoped.use(ssoConfigRoutes(ctx));
   scoped.use(usersRoutes(ctx));
 
