@@ -66,6 +66,8 @@ interface IdpUser {
 interface IdpOptions {
   nameIdFormat?: NameIdFormat;
   encrypt?: boolean;
+  /** samlify's content encryption algorithm; its default is AES-256-CBC. */
+  dataEncryptionAlgorithm?: string;
   wantAuthnRequestsSigned?: boolean;
   tagPrefix?: { protocol?: string; assertion?: string };
 }
@@ -80,7 +82,10 @@ function samlifyIdp(key: TestKeyPair, opts: IdpOptions = {}) {
       { Binding: BINDING.redirect, Location: IDP_SSO_URL },
       { Binding: BINDING.post, Location: IDP_SSO_URL },
     ],
+    singleLogoutService: [{ Binding: BINDING.redirect, Location: `${IDP_SSO_URL}/logout` }],
     isAssertionEncrypted: opts.encrypt ?? false,
+    // Not in samlify's settings type, but read from the entity settings by its encryptAssertion.
+    ...(opts.dataEncryptionAlgorithm ? ({ dataEncryptionAlgorithm: opts.dataEncryptionAlgorithm } as object) : {}),
     wantAuthnRequestsSigned: opts.wantAuthnRequestsSigned ?? false,
     loginResponseTemplate: { context: RESPONSE_TEMPLATE, attributes: ATTRIBUTES },
     ...(opts.tagPrefix ? { tagPrefix: opts.tagPrefix } : {}),
@@ -267,6 +272,14 @@ for (const engine of testEngines()) {
       await assertSignedIn(s, result, { nameId: user.email });
     });
 
+    it('encrypted assertion with AES-128-GCM (samlify\'s XML Encryption 1.1 option)', async () => {
+      const idp = samlifyIdp(key, { encrypt: true, dataEncryptionAlgorithm: samlify.Constants.algorithms.encryption.data.AES_128_GCM });
+      const user = newUser(s);
+      const { response, result } = await spInitiated(idp, bridgeAsSp(s, SIGNING[0]!), user);
+      assert.match(response.xml, /xmlenc11#aes128-gcm/);
+      await assertSignedIn(s, result, { nameId: user.email });
+    });
+
     it('encrypted assertion inside a signed response (samlify encrypt-then-sign)', async () => {
       const idp = samlifyIdp(key, { encrypt: true });
       const user = newUser(s);
@@ -326,13 +339,19 @@ for (const engine of testEngines()) {
         }
       }
 
-      it('samlify refuses our signed request once tampered (its verification is real)', async () => {
-        await s.putSso({ ssoLoginBinding: 'post', authnRequestSigned: true, authnRequestDestination: IDP_SSO_URL });
+      it('samlify refuses our signed requests once tampered (its verification is real)', async () => {
         const idp = samlifyIdp(key, { wantAuthnRequestsSigned: true });
         const sp = bridgeAsSp(s, { wantAssertionsSigned: true, wantMessageSigned: false, authnRequestsSigned: true });
-        const login = await s.startLogin();
-        const tampered = Buffer.from(login.xml.replace(s.acsUrl, 'https://evil.example/acs'), 'utf8').toString('base64');
-        await assert.rejects(idpReceives(idp, sp, { ...login, samlRequestBase64: tampered }));
+        await s.putSso({ ssoLoginBinding: 'post', authnRequestSigned: true, authnRequestDestination: IDP_SSO_URL });
+        const post = await s.startLogin();
+        const tampered = Buffer.from(post.xml.replace(s.acsUrl, 'https://evil.example/acs'), 'utf8').toString('base64');
+        assert.notEqual(tampered, post.samlRequestBase64);
+        await assert.rejects(idpReceives(idp, sp, { ...post, samlRequestBase64: tampered }), 'POST: enveloped signature');
+        await s.putSso({ ssoLoginBinding: 'redirect' });
+        const redirect = await s.startLogin();
+        const otherRelayState = redirect.rawQuery!.replace(/RelayState=[^&]+/, 'RelayState=evil');
+        assert.notEqual(otherRelayState, redirect.rawQuery);
+        await assert.rejects(idpReceives(idp, sp, { ...redirect, rawQuery: otherRelayState }), 'Redirect: query signature');
       });
     });
 

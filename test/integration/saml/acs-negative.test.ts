@@ -325,9 +325,11 @@ for (const engine of testEngines()) {
       it('refuses an InResponseTo issued for another organisation, and leaves that request usable there', async () => {
         const other = await startSamlScenario({ app: s.t, idp: s.idp });
         const theirs = await other.startLogin();
+        // Fresh assertions each time: a refused Response burns its assertion ID (SSO_REPLAY if re-sent).
         const built = await s.buildResponse({ inResponseTo: theirs.requestId });
         assertRefused(await s.post(built.base64, theirs.relayState), 'SSO_SUBJECT_CONFIRMATION', 'their id at our ACS');
-        assertRefused(await s.post(built.base64), 'SSO_SUBJECT_CONFIRMATION', 'their id at our ACS, no RelayState');
+        const again = await s.buildResponse({ inResponseTo: theirs.requestId });
+        assertRefused(await s.post(again.base64), 'SSO_SUBJECT_CONFIRMATION', 'their id at our ACS, no RelayState');
         // The other org's request was not consumed by our refusal: its rightful Response still works.
         const u = other.user('rightful');
         const rightful = await other.buildResponse({ ...u, inResponseTo: theirs.requestId });

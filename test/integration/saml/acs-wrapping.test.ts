@@ -220,8 +220,8 @@ const ATTACKS: Attack[] = [
     name: 'signed Response, evil Assertion added after signing',
     signed: RESPONSE_SIGNED,
     postSign: (xml) => edit(xml, ({ response, assertion }) => response.appendChild(evilTwin(assertion))),
-    expect: { refused: 'SSO_MALFORMED' },
-    why: 'two Assertions (the Response digest is broken too)',
+    expect: { refused: 'SSO_SIGNATURE' },
+    why: 'the Response signature is checked before Assertions are counted, and its digest covers them all',
   },
   {
     name: 'signed Response, its Assertion replaced by an evil one',
@@ -238,10 +238,10 @@ const ATTACKS: Attack[] = [
         const signature = only(children(response, NS.ds, 'Signature'), 'Signature');
         signature.appendChild(dsObject(doc, evilTwin(assertion)));
       }),
-    expect: { acceptedAs: 'signed' },
+    expect: { refused: 'SSO_SIGNATURE' },
     why:
-      'the enveloped-signature transform removes the Signature, so the digest still holds; the bridge reads only the ' +
-      'digested bytes, where the evil Assertion does not exist, so what is consumed is the signed Assertion',
+      'the digest would still hold (the enveloped-signature transform removes the Signature), but the strict ' +
+      'signature profile allows no ds:Object in a ds:Signature',
   },
   {
     name: 'signed Response wrapped: new unsigned Response with an evil Assertion, the signed one in its Extensions',
@@ -321,7 +321,8 @@ for (const engine of testEngines()) {
     });
     after(() => s?.close());
 
-    afterEach(async () => {
+    afterEach(async function () {
+      if (process.env.DEBUG_ACS && this.currentTest?.state === 'failed') console.log(s.t.logs.lines.filter((l) => /refused|sign-in|provision/.test(l)).slice(-3).join('\n'));
       const victimSessions = await s.t.ctx.database.db.selectFrom('saml_sessions').select('id_hash').where('account_id', '=', victimId).execute();
       assert.equal(victimSessions.length, 0, 'Victim must never get a session');
     });
@@ -385,22 +386,54 @@ for (const engine of testEngines()) {
         assert.notEqual(account.id, victimId);
       });
 
-      it('a processing instruction added after signing: refused SSO_SIGNATURE (C14N keeps PIs, so the digest breaks)', async () => {
+      // xml-crypto 6.3.2's C14N writes a processing instruction as its bare data, as if it were
+      // text (C14N says `<?target data?>`). The bridge digests with xml-crypto's classes and then
+      // reads only those canonical bytes, so a PI can never hide part of the signed value from it.
+      it('a PI whose data restores the signed text, added after signing: the digest holds, accepted as the full signed value', async () => {
+        // Canonically `victim@example.com` + `.evil.com`: the bytes the IdP signed. A reader of the
+        // received DOM (text nodes only) would see `victim@example.com`; the bridge must not.
+        const r = await s.signIn({
+          ...signedUser,
+          postSign: (xml) => {
+            const out = xml.replace(`>${SIGNED_NAME}</saml:NameID>`, `>${VICTIM}<?evil .evil.com?></saml:NameID>`);
+            assert.notEqual(out, xml);
+            return out;
+          },
+        });
+        const { account, session } = await assertSignedIn(s, r, { nameId: SIGNED_NAME });
+        assert.equal(session.name_id, SIGNED_NAME);
+        assert.notEqual(account.id, victimId);
+      });
+
+      it('a PI with other data added after signing: refused SSO_SIGNATURE (the canonical bytes change)', async () => {
         assertRefused(await s.signIn({ ...signedUser, postSign: injector('<?evil x?>') }), 'SSO_SIGNATURE');
       });
 
-      it('a processing instruction the IdP signed: accepted as the full value (PIs are not text)', async () => {
+      it('a PI without data added after signing: refused SSO_SIGNATURE (xml-crypto cannot canonicalize it)', async () => {
+        assertRefused(await s.signIn({ ...signedUser, postSign: injector('<?evil?>') }), 'SSO_SIGNATURE');
+      });
+
+      it('a PI the IdP signed: accepted, as the canonical signed text, never victim@example.com', async () => {
         const r = await s.signIn({
-          ...signedUser,
+          nameId: SIGNED_NAME,
+          // Another IdP user (own uid and e-mail): whichever text is read, a new account is made.
+          attributes: { uid: 'pi-signer', email: 'mallory3@example.com', firstname: 'Mallory', lastname: 'Three' },
           mutate: (doc) => {
             const nameId = only(descendants(doc, NS.saml, 'NameID'), 'NameID');
             setText(nameId, VICTIM);
-            nameId.appendChild(doc.createProcessingInstruction('evil', 'x'));
+            nameId.appendChild(doc.createProcessingInstruction('pi', 'data'));
             nameId.appendChild(doc.createTextNode('.evil.com'));
           },
         });
-        const { account } = await assertSignedIn(s, r, { nameId: SIGNED_NAME });
-        assert.notEqual(account.id, victimId);
+        // What xml-crypto signed and digested is `victim@example.comdata.evil.com` (the PI as its
+        // data); a C14N-conformant library would give `victim@example.com.evil.com`. Either is the
+        // signed value; Victim's address is neither.
+        const outcome = r.outcome;
+        assert.ok(outcome.ok, `expected a sign-in, got ${outcome.ok ? '' : outcome.code}`);
+        const session = await s.sessionFor(outcome.sessionCookie);
+        assert.ok(session);
+        assert.ok([`${VICTIM}data.evil.com`, SIGNED_NAME].includes(session.name_id), session.name_id);
+        assert.notEqual(session.account_id, victimId);
       });
 
       it('a comment the IdP signed (exc-c14n drops it from the digest): accepted as the full value', async () => {
