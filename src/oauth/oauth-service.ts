@@ -25,13 +25,15 @@ interface Current {
 export class OAuthService {
   #current: Current | undefined;
   #building: Promise<Current> | undefined;
+  /** How long a key set is trusted before asking the database again (tests set 0). */
+  keyCheckIntervalMs = KEY_CHECK_INTERVAL_MS;
 
   constructor(readonly app: AppContext) {}
 
   /** The provider to serve this request with. */
   async current(): Promise<Current> {
     const c = this.#current;
-    if (c && performance.now() - c.checkedAt < KEY_CHECK_INTERVAL_MS) return c;
+    if (c && performance.now() - c.checkedAt < this.keyCheckIntervalMs) return c;
     if (c) {
       const version = await signingKeySetVersion(this.app.database.db);
       if (version === c.version) {
