@@ -67,26 +67,35 @@ for (const engine of testEngines()) {
 
     // ---------------------------------------------------------------------------------------
     describe('the message: size, encoding, DTDs [SSO_MALFORMED]', () => {
-      const bigResponse = (chars: number) =>
-        s.buildResponse({ attributes: { ...s.user('big').attributes, bio: 'x'.repeat(chars) } });
+      const LIMIT = 256 * 1024;
 
-      it('refuses a body over 256 KiB (a validly signed Response made big by an attribute)', async () => {
-        const built = await bigResponse(200_000);
-        const body = new URLSearchParams({ SAMLResponse: built.base64 }).toString();
-        assert.ok(Buffer.byteLength(body) > 256 * 1024, `body is ${Buffer.byteLength(body)} bytes`);
-        assertRefused(await s.post(built.base64), 'SSO_MALFORMED');
+      /** A validly signed Response answering a new AuthnRequest, padded so its base64 is `base64Length` long. */
+      async function responseOfSize(base64Length: number) {
+        const login = await s.startLogin();
+        const u = s.user();
+        const build = (pad: number) =>
+          s.buildResponse({ ...u, inResponseTo: login.requestId, attributes: { ...u.attributes, bio: 'x'.repeat(pad) } });
+        const probe = await build(1000);
+        // base64 of n bytes is 4·ceil(n/3) characters; every padding 'x' is one byte of XML.
+        const built = await build(1000 + (base64Length / 4) * 3 - Buffer.byteLength(probe.xml));
+        assert.equal(built.base64.length, base64Length);
+        return { built, login, user: u };
+      }
+
+      it('accepts a SAMLResponse of exactly 256 KiB of base64', async () => {
+        const { built, login, user } = await responseOfSize(LIMIT);
+        await assertSignedIn(s, await s.post(built.base64, login.relayState), { nameId: user.nameId });
       });
 
-      it('accepts the same kind of Response under the limit (≈160 KiB body), so the size is what was refused', async () => {
-        const login = await s.startLogin();
-        const built = await s.buildResponse({
-          inResponseTo: login.requestId,
-          nameId: s.user('big').nameId,
-          attributes: { ...s.user('big').attributes, bio: 'x'.repeat(115_000) },
-        });
-        const body = new URLSearchParams({ SAMLResponse: built.base64, RelayState: login.relayState ?? '' }).toString();
-        assert.ok(Buffer.byteLength(body) > 150 * 1024 && Buffer.byteLength(body) < 256 * 1024, `body is ${Buffer.byteLength(body)} bytes`);
-        await assertSignedIn(s, await s.post(built.base64, login.relayState), { nameId: s.user('big').nameId });
+      it('refuses a SAMLResponse 4 bytes over 256 KiB (a validly signed Response made big by an attribute)', async () => {
+        const { built, login } = await responseOfSize(LIMIT + 4);
+        assertRefused(await s.post(built.base64, login.relayState), 'SSO_MALFORMED');
+      });
+
+      it('refuses a body far over the limit with the SSO error, not a bare 413', async () => {
+        const { built, login } = await responseOfSize(LIMIT + 4);
+        const r = await s.postForm({ SAMLResponse: built.base64, RelayState: login.relayState ?? '', padding: 'p'.repeat(200 * 1024) });
+        assertRefused(r, 'SSO_MALFORMED');
       });
 
       it('refuses a SAMLResponse that is not base64', async () => {

@@ -322,7 +322,10 @@ for (const engine of testEngines()) {
     after(() => s?.close());
 
     afterEach(async function () {
-      if (process.env.DEBUG_ACS && this.currentTest?.state === 'failed') console.log(s.t.logs.lines.filter((l) => /refused|sign-in|provision/.test(l)).slice(-3).join('\n'));
+      // DEBUG_ACS=1 prints the logged reason of the last refusals when a case fails.
+      if (process.env.DEBUG_ACS && this.currentTest?.state === 'failed') {
+        console.log(s.t.logs.lines.filter((l) => /sso sign-in/.test(l)).slice(-3).join('\n'));
+      }
       const victimSessions = await s.t.ctx.database.db.selectFrom('saml_sessions').select('id_hash').where('account_id', '=', victimId).execute();
       assert.equal(victimSessions.length, 0, 'Victim must never get a session');
     });
