@@ -210,7 +210,7 @@ export class Browser {
   }
 
   /** One request (GET, or POST of a form); `url` is on the public URL or relative to it. */
-  async visit(url: string, form?: Record<string, string>): Promise<{ status: number; location?: string; body: string; url: string }> {
+  async visit(url: string, form?: Record<string, string>): Promise<{ status: number; location?: string; body: string; url: string; headers: Headers }> {
     const abs = new URL(url, ISSUER);
     assert.equal(abs.origin, ISSUER, `the browser only talks to the service here, not ${abs.origin}`);
     const headers: Record<string, string> = { cookie: this.cookieHeader(abs.pathname) };
@@ -223,11 +223,11 @@ export class Browser {
     });
     this.store(res.headers.getSetCookie());
     const location = res.headers.get('location') ?? undefined;
-    return { status: res.status, ...(location && { location: new URL(location, abs).href }), body: await res.text(), url: abs.href };
+    return { status: res.status, ...(location && { location: new URL(location, abs).href }), body: await res.text(), url: abs.href, headers: res.headers };
   }
 
   /** Follows redirects on the service until one leaves it (client redirect, SSO) or a page is shown. */
-  async follow(url: string, form?: Record<string, string>): Promise<{ status: number; location?: string; body: string; url: string }> {
+  async follow(url: string, form?: Record<string, string>): Promise<{ status: number; location?: string; body: string; url: string; headers: Headers }> {
     let step = await this.visit(url, form);
     for (let i = 0; i < 20; i++) {
       if (!step.location || ![301, 302, 303, 307].includes(step.status)) return step;
