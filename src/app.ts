@@ -12,6 +12,7 @@ import { loadMasterKey, type MasterKey } from './crypto/master-key.js';
 import { apiRouter } from './http/api/index.js';
 import { healthRoutes } from './http/health-routes.js';
 import { metadataRoutes } from './http/metadata-routes.js';
+import { sloRoutes } from './http/slo-routes.js';
 import { createMetricsRegistry, httpMetrics } from './http/metrics.js';
 import { requestIdFor } from './http/request-id.js';
 import { ssoRoutes } from './http/sso-routes.js';
@@ -100,6 +101,7 @@ export function buildHttpApp(ctx: AppContext): Express {
   app.use(ssoRoutes(ctx));
   app.use('/api/v1', apiRouter(ctx));
   app.use(metadataRoutes(ctx));
+  app.use(sloRoutes(ctx));
   return app;
 }
 
