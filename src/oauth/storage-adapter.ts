@@ -5,6 +5,8 @@
  *
  * `consume()` is a database check-and-set: of concurrent uses of one authorization code or
  * refresh token exactly one wins, the others get `invalid_grant` (R-OAUTH-2, R-OAUTH-4).
+ * An authorization code is also bound to the OAuth session it was issued in (R-OAUTH-2): once
+ * that session is gone (sign-out, deactivation, expiry) the code no longer exists.
  * Clients are read from the client registry (src/store/oauth-clients.ts), never written here.
  */
 import { errors, type UnknownObject } from 'oidc-provider';
@@ -90,8 +92,15 @@ export function createStorageAdapter(deps: StorageAdapterDeps): new (model: stri
         const client = await findOAuthClientWithSecret(db, id);
         return client && deps.clientMetadata(client);
       }
-      const stored = await findArtifact(db, this.model, artifactIdHash(id), clock.now());
-      return stored && revive(id, stored);
+      const now = clock.now();
+      const stored = await findArtifact(db, this.model, artifactIdHash(id), now);
+      if (!stored) return undefined;
+      const payload = revive(id, stored);
+      if (this.model === 'AuthorizationCode' && typeof payload.sessionUid === 'string') {
+        const session = await findArtifactByUid(db, 'Session', artifactIdHash(payload.sessionUid), now);
+        if (!session) return undefined;
+      }
+      return payload;
     }
 
     async findByUid(uid: string): Promise<UnknownObject | undefined> {

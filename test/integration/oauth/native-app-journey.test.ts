@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import * as client from 'openid-client';
+import { revokeTokensForSessions } from '../../../src/oauth/token-revocation.js';
+import { destroySessionsOfAccount } from '../../../src/store/oauth-artifacts.js';
 import { testEngines } from '../../support/databases.js';
 import {
   Browser,
@@ -202,6 +204,36 @@ for (const engine of testEngines()) {
         client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }),
         (err: client.ResponseBodyError) => err.error === 'invalid_grant',
       );
+    });
+
+    it('binds the code to its client, redirect URI and sign-in session', async () => {
+      const { clientId: other } = await registerClient(h, { ...NATIVE_CLIENT, name: 'Other' });
+      const exchange = (code: string, verifier: string, extra: Record<string, string> = {}) =>
+        postForm(h, '/oauth/token', { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: 'http://127.0.0.1:53123/callback', ...extra });
+
+      const a = await authorize({});
+      const codeA = a.callback.searchParams.get('code')!;
+      for (const extra of [{ client_id: other }, { redirect_uri: 'http://127.0.0.1:53124/callback' }, { redirect_uri: 'http://127.0.0.1:53123/other' }]) {
+        const r = await exchange(codeA, a.verifier, extra);
+        assert.equal(r.status, 400, JSON.stringify(extra));
+        assert.equal(r.body.error, 'invalid_grant');
+      }
+      assert.equal((await exchange(codeA, a.verifier)).status, 200, 'the refusals did not use the code up');
+
+      // The code is bound to the OAuth session it was issued in: when that session ends, so does the code.
+      const b = await authorize({});
+      await destroySessionsOfAccount(h.t.ctx.database.db, accountId);
+      const orphan = await exchange(b.callback.searchParams.get('code')!, b.verifier);
+      assert.equal(orphan.status, 400);
+      assert.equal(orphan.body.error, 'invalid_grant');
+
+      // Signing out of the SAML session revokes its grants, outstanding codes included.
+      const c = await authorize({});
+      const sessions = await h.t.ctx.database.db.selectFrom('saml_sessions').select('id_hash').where('account_id', '=', accountId).execute();
+      await revokeTokensForSessions(h.t.ctx.database.db, sessions.map((s) => s.id_hash));
+      const late = await exchange(c.callback.searchParams.get('code')!, c.verifier);
+      assert.equal(late.status, 400);
+      assert.equal(late.body.error, 'invalid_grant');
     });
 
     it('refuses an expired code (60 s)', async () => {
