@@ -10,7 +10,7 @@ import type { AppContext } from '../app-context.js';
 import { linkGrantToSamlSession } from '../store/oauth-artifacts.js';
 import type { OAuthAccount } from './account-claims.js';
 import { DEFAULT_RESOURCE, resourceScopesFor, resourceServerInfo } from './resource-server.js';
-import { artifactIdHash } from './storage-adapter.js';
+import { artifactIdHash } from './oauth-paths.js';
 
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 

@@ -24,9 +24,8 @@ import type { SamlSession } from '../store/saml-sessions.js';
 import { loadOAuthAccount } from './account-claims.js';
 import { emailDomain, realmHint, renderInteractionProblem, renderRealmPage } from './home-realm.js';
 import type { OAuthService } from './oauth-service.js';
-import { INTERACTION_PATH } from './provider.js';
 import { liveSamlSession, SESSION_COOKIE_NAME } from './saml-session-bridge.js';
-import { artifactIdHash } from './storage-adapter.js';
+import { artifactIdHash, INTERACTION_PATH } from './oauth-paths.js';
 
 /** Which SAML session was presented before going to SSO ("none" when none): a forced login wants another. */
 function sessionMarker(s: SamlSession | undefined): string {

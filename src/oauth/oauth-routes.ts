@@ -13,7 +13,7 @@ import { rateLimit } from 'express-rate-limit';
 import type { AppContext } from '../app-context.js';
 import { interactionRoutes } from './interaction-routes.js';
 import { oauthService } from './oauth-service.js';
-import { INTERACTION_PATH } from './provider.js';
+import { INTERACTION_PATH } from './oauth-paths.js';
 
 export const WELL_KNOWN_PATHS = new Set([
   '/.well-known/openid-configuration',

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Provider } from 'oidc-provider';
 import type { AppContext } from '../app-context.js';
 import { signingKeySetVersion } from '../store/oauth-signing-keys.js';
-import { buildProvider, type BuiltProvider } from './provider.js';
+import type { BuiltProvider } from './provider.js';
 import { loadSigningKeySet, rotateSigningKeys, type RotationResult, type SigningAlgorithm } from './signing-keys.js';
 
 /** How stale another instance's rotation may be seen here (cache freshness, not protocol time). */
@@ -52,6 +52,9 @@ export class OAuthService {
   rebuild(): Promise<Current> {
     this.#building ??= (async () => {
       try {
+        // Loaded on first use: oidc-provider (and its Koa) is not needed to start the process,
+        // the CLI, or a configuration error message, and it warns on import on Node 20.
+        const { buildProvider } = await import('./provider.js');
         const keys = await loadSigningKeySet(this.app);
         const version = await signingKeySetVersion(this.app.database.db);
         const built = buildProvider(this.app, keys);

@@ -27,33 +27,9 @@ import { ACCESS_TOKEN_TTL_SECONDS, DEFAULT_RESOURCE, resourceServerInfo } from '
 import { registerSamlBearerGrant } from './saml-bearer-grant.js';
 import { liveSamlSession, SESSION_COOKIE_NAME } from './saml-session-bridge.js';
 import type { SigningKeySet } from './signing-keys.js';
-import { artifactIdHash, createStorageAdapter } from './storage-adapter.js';
+import { artifactIdHash, COOKIE_NAMES, INTERACTION_PATH, OAUTH_ROUTES } from './oauth-paths.js';
+import { createStorageAdapter } from './storage-adapter.js';
 import { registerTokenExchangeGrant } from './token-exchange-grant.js';
-
-export const OAUTH_ROUTES = {
-  authorization: '/oauth/authorize',
-  token: '/oauth/token',
-  revocation: '/oauth/revoke',
-  introspection: '/oauth/introspect',
-  userinfo: '/oauth/userinfo',
-  jwks: '/.well-known/jwks.json',
-  end_session: '/oauth/logout',
-  registration: '/oauth/register',
-  pushed_authorization_request: '/oauth/par',
-  device_authorization: '/oauth/device/auth',
-  code_verification: '/oauth/device',
-  backchannel_authentication: '/oauth/backchannel',
-  challenge: '/oauth/challenge',
-  credential: '/oauth/credential',
-} as const;
-
-export const INTERACTION_PATH = '/oauth/interaction';
-
-export const COOKIE_NAMES = {
-  session: 'fedbridge_oauth_session',
-  interaction: 'fedbridge_oauth_interaction',
-  resume: 'fedbridge_oauth_resume',
-} as const;
 
 /** Codes live 60 s (R-OAUTH-2); an interaction leaves time for the IdP's sign-in page. */
 const AUTHORIZATION_CODE_TTL_SECONDS = 60;

@@ -11,7 +11,6 @@
  */
 import { errors, type UnknownObject } from 'oidc-provider';
 import type { Clock } from '../clock.js';
-import { hashSecret } from '../crypto/secret-token.js';
 import type { Executor } from '../store/database.js';
 import {
   consumeArtifact,
@@ -23,6 +22,7 @@ import {
   type StoredArtifact,
 } from '../store/oauth-artifacts.js';
 import { findOAuthClientWithSecret, type OAuthClientWithSecret } from '../store/oauth-clients.js';
+import { artifactIdHash } from './oauth-paths.js';
 
 export interface StorageAdapterDeps {
   db: Executor;
@@ -40,11 +40,6 @@ export interface OidcAdapter {
   consume(id: string): Promise<void>;
   destroy(id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
-}
-
-/** What a payload's id hashes to; exported so revocation code finds the same rows. */
-export function artifactIdHash(id: string): string {
-  return hashSecret(id);
 }
 
 function stringOrNull(v: unknown): string | null {

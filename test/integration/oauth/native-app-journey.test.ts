@@ -213,7 +213,7 @@ for (const engine of testEngines()) {
 
       const a = await authorize({});
       const codeA = a.callback.searchParams.get('code')!;
-      for (const extra of [{ client_id: other }, { redirect_uri: 'http://127.0.0.1:53124/callback' }, { redirect_uri: 'http://127.0.0.1:53123/other' }]) {
+      for (const extra of [{ client_id: other }, { redirect_uri: 'http://127.0.0.1:53124/callback' }, { redirect_uri: 'http://127.0.0.1:53123/other' }] as Record<string, string>[]) {
         const r = await exchange(codeA, a.verifier, extra);
         assert.equal(r.status, 400, JSON.stringify(extra));
         assert.equal(r.body.error, 'invalid_grant');
