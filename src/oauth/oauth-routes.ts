@@ -8,9 +8,10 @@
  * the configured public URL: the dispatcher overwrites X-Forwarded-Proto/Host with it, so a
  * forged Host header cannot change what the server advertises.
  */
-import { Router, type RequestHandler } from 'express';
+import { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { AppContext } from '../app-context.js';
+import { renderInteractionProblem } from './home-realm.js';
 import { interactionRoutes } from './interaction-routes.js';
 import { oauthService } from './oauth-service.js';
 import { INTERACTION_PATH } from './oauth-paths.js';
@@ -56,5 +57,21 @@ export function oauthRoutes(app: AppContext): Router {
     req.headers['x-forwarded-host'] = publicUrl.host;
     callback(req, res);
   });
+
+  // Failures outside oidc-provider's own handling (database down, unreadable keys): logged with
+  // the request id, answered without internals — JSON for API callers, a page for browsers.
+  const onError: ErrorRequestHandler = (err, req, res, next) => {
+    const ours = isProviderPath(req.path) || req.path.startsWith(`${INTERACTION_PATH}/`);
+    if (!ours) return next(err);
+    req.log?.error({ err }, 'OAuth request failed');
+    if (res.headersSent) return;
+    res.status(500).set('Cache-Control', 'no-store');
+    if (req.path.startsWith(`${INTERACTION_PATH}/`)) {
+      res.type('html').send(renderInteractionProblem('Something went wrong on our side. Quote this reference to the operator: ' + String(res.locals.requestId ?? '')));
+    } else {
+      res.json({ error: 'server_error', error_description: 'internal error; quote the request id to the operator', ...(res.locals.requestId && { request_id: res.locals.requestId }) });
+    }
+  };
+  router.use(onError);
   return router;
 }

@@ -106,6 +106,12 @@ for (const engine of testEngines()) {
       assert.ok(typeof payload.jti === 'string' && payload.jti.length > 0);
       assert.ok(payload.exp! - payload.iat! <= 3600);
       assert.deepEqual(String(payload.scope).split(' ').sort(), ['email', 'openid', 'profile']);
+      // A resource server refuses it tampered with, or once expired.
+      const [head, body, sig] = tokens.access_token.split('.');
+      const forged = Buffer.from(JSON.stringify({ ...payload, sub: 'someone-else' })).toString('base64url');
+      await assert.rejects(jose.jwtVerify(`${head}.${forged}.${sig}`, jwks), (e: Error) => e.name === 'JWSSignatureVerificationFailed');
+      await assert.rejects(jose.jwtVerify(tokens.access_token, jwks, { currentDate: new Date((payload.exp! + 1) * 1000) }), (e: Error) => e.name === 'JWTExpired');
+      assert.ok(body);
 
       // Refresh twice: each answer rotates the refresh token.
       const r1 = await client.refreshTokenGrant(config, tokens.refresh_token!);

@@ -33,8 +33,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(engine: TestEngine, opts: { orgSlug?: string } = {}): Promise<Harness> {
-  const t = await startTestApp({ engine });
+export async function startHarness(engine: TestEngine, opts: { orgSlug?: string; env?: Record<string, string> } = {}): Promise<Harness> {
+  const t = await startTestApp({ engine, ...(opts.env && { env: opts.env }) });
   const server: Server = await new Promise((resolve) => {
     const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
   });

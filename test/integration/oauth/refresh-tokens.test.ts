@@ -53,6 +53,9 @@ for (const engine of testEngines()) {
       for (const r of rows) {
         assert.ok(!JSON.stringify(r).includes(rt), `${r.model} row holds the token in clear`);
       }
+      assert.equal((await refresh(h, clientId, rt)).status, 200);
+      assert.ok(!h.t.logs.text().includes(rt), 'never logged');
+      assert.ok(!h.t.logs.text().includes(rt.slice(0, 20)));
     });
 
     it('lives 60 days by default and the org setting otherwise', async () => {
