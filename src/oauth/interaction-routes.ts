@@ -105,7 +105,8 @@ export function interactionRoutes(app: AppContext, service: OAuthService): Route
       // does not stop at a logout confirmation page on resume.
       details.session = undefined;
       await details.persist();
-      if (previous.cookie) await destroyArtifact(app.database.db, 'Session', artifactIdHash(previous.cookie));
+      const sessionIdHash = previous.cookieHash ?? (previous.cookie && artifactIdHash(previous.cookie));
+      if (sessionIdHash) await destroyArtifact(app.database.db, 'Session', sessionIdHash);
     }
     await provider.interactionFinished(
       req,

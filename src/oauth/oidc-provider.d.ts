@@ -108,7 +108,8 @@ declare module 'oidc-provider' {
     uid: string;
     prompt: InteractionPrompt;
     params: UnknownObject & { client_id: string; scope?: string; login_hint?: string; org?: string; redirect_uri?: string };
-    session?: { accountId: string; uid?: string; cookie?: string };
+    /** `cookieHash` replaces oidc-provider's `cookie` (the session id) in our storage. */
+    session?: { accountId: string; uid?: string; cookie?: string; cookieHash?: string };
     grantId?: string;
     returnTo: string;
     persist(): Promise<string>;

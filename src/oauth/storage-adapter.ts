@@ -65,6 +65,12 @@ export function createStorageAdapter(deps: StorageAdapterDeps): new (model: stri
       const now = clock.now();
       // The id is the credential: keep only its hash. `consumed` lives in its own column.
       const { jti: _jti, consumed: _consumed, ...rest } = payload;
+      // An interaction names the browser's OAuth session by its id (a cookie value): keep a hash.
+      const session = rest.session as { cookie?: unknown } | undefined;
+      if (this.model === 'Interaction' && session && typeof session.cookie === 'string') {
+        const { cookie, ...others } = session;
+        rest.session = { ...others, cookieHash: artifactIdHash(cookie as string) };
+      }
       await upsertArtifact(
         db,
         {

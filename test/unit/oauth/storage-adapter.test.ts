@@ -37,6 +37,14 @@ for (const engine of testEngines()) {
       assert.equal(await rt.find('other'), undefined);
     });
 
+    it("keeps only a hash of the OAuth session id an interaction refers to", async () => {
+      const i = new Adapter('Interaction');
+      await i.upsert('uid-9', { jti: 'uid-9', session: { accountId: 'acc', uid: 'su', cookie: 'session-id-secret' }, params: { client_id: 'c' } }, 60);
+      const stored = await tdb.handle.db.selectFrom('oauth_artifacts').selectAll().where('model', '=', 'Interaction').executeTakeFirstOrThrow();
+      assert.ok(!stored.payload.includes('session-id-secret'));
+      assert.equal((await i.find('uid-9'))?.session.cookieHash, sha('session-id-secret'));
+    });
+
     it('consumes with a check-and-set and throws invalid_grant to the loser', async () => {
       const code = new Adapter('AuthorizationCode');
       await code.upsert('code-1', { jti: 'code-1', grantId: 'g' }, 60);
