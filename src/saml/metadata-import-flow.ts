@@ -115,6 +115,11 @@ function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** `AB:CD:…`, the form the certificate API shows fingerprints in (R-CERT-3). */
+function displayFingerprint(hex: string): string {
+  return (hex.match(/../g) ?? []).join(':').toUpperCase();
+}
+
 /** The refresh time after a successful fetch: cacheDuration, else daily, within bounds, and well before validUntil. */
 export function nextRefreshTime(now: number, meta: Pick<IdpMetadata, 'cacheDurationMs' | 'validUntil'>): number {
   let interval = Math.min(MAX_REFRESH_INTERVAL_MS, Math.max(MIN_REFRESH_INTERVAL_MS, meta.cacheDurationMs ?? DAY));
@@ -330,7 +335,7 @@ export async function applyMetadata(
       changed,
       certificatesImported: created.map((c) => c.id),
       certificatesRemoved: removed.map((c) => c.id),
-      certificates: imported.map((c) => ({ id: c.id, alias: c.alias, sha256Fingerprint: c.fingerprintSha256, active: c.active })),
+      certificates: imported.map((c) => ({ id: c.id, alias: c.alias, sha256Fingerprint: displayFingerprint(c.fingerprintSha256), active: c.active })),
       signature: prepared.signature,
       signatureTrusted: prepared.signatureTrusted,
       ...(prepared.signatureReason !== undefined && { signatureReason: prepared.signatureReason }),
@@ -441,7 +446,7 @@ export function metadataSourceView(source: MetadataSource | undefined): Metadata
     url: source?.url ?? null,
     entityId: source?.entityId ?? null,
     following: Boolean(source?.url),
-    metadataSigningCertificate: fingerprint ? { sha256Fingerprint: fingerprint } : null,
+    metadataSigningCertificate: fingerprint ? { sha256Fingerprint: displayFingerprint(fingerprint) } : null,
     documentSha256: source?.documentSha256 ?? null,
     fetchedAt: iso(source?.fetchedAt ?? null),
     validUntil: iso(source?.validUntil ?? null),

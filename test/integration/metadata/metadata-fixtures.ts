@@ -40,12 +40,12 @@ export async function generateServiceCertificate(t: TestApp, slug: string, key: 
 }
 
 /** supertest parser keeping the body as text whatever its type. */
-export function text(res: http.IncomingMessage, cb: (err: Error | null, body: string) => void): void {
+export const text = ((res: http.IncomingMessage, cb: (err: Error | null, body: string) => void) => {
   let data = '';
   res.setEncoding('utf8');
   res.on('data', (chunk: string) => (data += chunk));
   res.on('end', () => cb(null, data));
-}
+}) as unknown as Parameters<request.Test['parse']>[0];
 
 /** Everything a metadata import can change for `orgId`. */
 export async function snapshot(t: TestApp, orgId: string) {
