@@ -10,8 +10,11 @@
  * single use of its ID (the ACS's replay cache). The account is looked up as R-ACC-2 does
  * (ssoid attribute, else NameID) and must exist and be active: this grant never provisions.
  *
- * The ACS pipeline (src/saml/acs/) did not exist when this was written; the checks live in
- * saml-bearer-assertion.ts and should move onto the ACS's steps when they land.
+ * The checks are saml-bearer-assertion.ts's, not the ACS pipeline's (src/saml/acs/): RFC 7522
+ * accepts the token endpoint OR the SP entity id as Recipient and as Audience, independently,
+ * where the ACS steps compare with one ACS URL and one entity id. TODO: let
+ * check-subject-confirmation / check-audience take a set of accepted values, then run those
+ * steps here (and gain EncryptedID support through read-subject).
  */
 import type { KeyObject } from 'node:crypto';
 import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';

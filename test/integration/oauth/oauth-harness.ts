@@ -3,9 +3,10 @@
  * speaks real HTTP), a fetch that maps the public URL onto it, a small cookie-jar browser that
  * follows redirects, and shortcuts for what other concerns own (accounts, SAML sessions).
  *
- * The SAML ACS is not on disk yet, so `completeSso` plays the IdP round trip by creating the
- * server-side session through the sessions store and setting the fedbridge_session cookie —
- * exactly what the ACS does on success (R-SAML-6).
+ * `completeSso` shortcuts the IdP round trip by creating the server-side session through the
+ * sessions store and setting the fedbridge_session cookie — what the ACS does on success
+ * (R-SAML-6) — so the OAuth suites stay fast and independent of the SAML checks;
+ * saml-end-to-end.test.ts runs the real SSO login, test IdP and ACS instead.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -35,26 +36,31 @@ export interface Harness {
 
 export async function startHarness(engine: TestEngine, opts: { orgSlug?: string; env?: Record<string, string> } = {}): Promise<Harness> {
   const t = await startTestApp({ engine, ...(opts.env && { env: opts.env }) });
-  const server: Server = await new Promise((resolve) => {
-    const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const slug = opts.orgSlug ?? 'acme.com';
   const created = await request(t.app)
     .post('/api/v1/orgs')
     .set('Authorization', `Bearer ${t.superKey}`)
     .send({ slug, name: 'Acme', ssoEnabled: true });
   assert.equal(created.status, 201, JSON.stringify(created.body));
+  return listen(t, { id: created.body.id, slug }, { closeApp: true });
+}
+
+/** Serves an existing test app on a loopback port (e.g. a SAML scenario's). */
+export async function listen(t: TestApp, org: { id: string; slug: string }, opts: { closeApp: boolean }): Promise<Harness> {
+  const server: Server = await new Promise((resolve) => {
+    const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const fetchLocal: client.CustomFetch = (url, options) => fetch(url.replace(ISSUER, base), options as RequestInit);
   return {
     t,
     base,
-    org: { id: created.body.id, slug },
+    org,
     fetch: fetchLocal,
     close: async () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(() => r(undefined)));
-      await t.close();
+      if (opts.closeApp) await t.close();
     },
   };
 }
