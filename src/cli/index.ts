@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerCertCommands } from './cert-commands.js';
+import { registerMetadataCommands } from './metadata-commands.js';
 import { printJson, withContext } from './cli-context.js';
 import { registerOAuthCommands } from './oauth-commands.js';
 import { registerOrgCommands } from './org-commands.js';
@@ -25,6 +26,7 @@ program
 registerOrgCommands(program);
 registerAdminCommands(program);
 registerCertCommands(program);
+registerMetadataCommands(program);
 registerSsoCommands(program);
 registerUserCommands(program);
 registerOAuthCommands(program);
