@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type ErrorRequestHandler } from 'express';
 import type { AppContext } from '../app-context.js';
 import { exportSpMetadata, MetadataExportError } from '../saml/metadata-export-flow.js';
 import { findOrgBySlug } from '../store/orgs.js';
@@ -36,5 +36,10 @@ export function metadataRoutes(ctx: AppContext): Router {
       throw err;
     }
   });
+  // Anything else is a bug: logged with the request id, answered without a stack trace.
+  router.use(((err, req, res, _next) => {
+    req.log?.error({ err }, 'metadata export failed');
+    res.status(500).type('text/plain').send(`internal error; quote the request id ${String(res.locals.requestId ?? '')}\n`);
+  }) as ErrorRequestHandler);
   return router;
 }

@@ -125,7 +125,7 @@ for (const engine of testEngines()) {
       // 4. samlify answers with an assertion encrypted to the certificate in our metadata.
       const relayState = new URLSearchParams(query).get('RelayState') ?? undefined;
       const acsUrl = `${TEST_PUBLIC_URL}/sso/${slug}/saml/acs`;
-      const built = (await idp.createLoginResponse(sp, parsed, 'post', { email }, {
+      const built = (await idp.createLoginResponse(sp, { extract: parsed.extract }, 'post', { email }, {
         ...(relayState !== undefined ? { relayState } : {}),
         customTagReplacement: (template: string) => {
           const id = `_${randomUUID()}`;
@@ -179,7 +179,7 @@ for (const engine of testEngines()) {
         octetString: octetString(sloQuery, 'SAMLRequest'),
       });
       assert.equal(logoutRequest.extract.nameID, email);
-      const answer = idp.createLogoutResponse(sp, logoutRequest, 'redirect', new URLSearchParams(sloQuery).get('RelayState') ?? '') as { context: string };
+      const answer = idp.createLogoutResponse(sp, { extract: logoutRequest.extract }, 'redirect', new URLSearchParams(sloQuery).get('RelayState') ?? '') as { context: string };
       assert.ok(answer.context.startsWith(`${TEST_PUBLIC_URL}/sso/${slug}/saml/slo?`), answer.context);
       assert.match(answer.context, /&Signature=/, 'samlify signs its LogoutResponse (our metadata asks for signed messages)');
       const done = await request(t.app).get(answer.context.slice(TEST_PUBLIC_URL.length)).redirects(0);
