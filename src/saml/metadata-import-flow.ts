@@ -186,6 +186,10 @@ export function prepareMetadata(
       throw err;
     }
   });
+  if (opts.follow && certificates.length === 0) {
+    // Followed metadata replaces the org's certificates: a document without keys would leave none.
+    throw new MetadataInputError(`"${meta.entityId}" lists no signing certificate; a followed metadata document must carry the IdP's keys`);
+  }
   if (opts.follow && certificates.length > MAX_CERTIFICATES_PER_KIND) {
     throw new MetadataInputError(
       `the metadata lists ${certificates.length} signing certificates; an organisation holds at most ${MAX_CERTIFICATES_PER_KIND}`,

@@ -141,6 +141,7 @@ for (const engine of testEngines()) {
         [500, 'oops', /HTTP 500/],
         [200, '<not metadata', /not acceptable XML/],
         [200, document({ certs: [idp.certPem, next.certPem, generateTestKeyPair().certPem, generateTestKeyPair().certPem] }), /at most 3/],
+        [200, document().replace(/<md:KeyDescriptor[\s\S]*<\/md:KeyDescriptor>/, ''), /no signing certificate/],
         [200, document({ ssoUrl: 'http://insecure.example/sso' }), /ssoLoginUrl/],
       ] as const) {
         server.status = status;
@@ -155,17 +156,17 @@ for (const engine of testEngines()) {
       assert.equal(after.source[0]!.document, good.source[0]!.document, 'last good copy kept');
 
       const source = await sourceOf(slug, key);
-      assert.equal(source.consecutiveFailures, 4);
+      assert.equal(source.consecutiveFailures, 5);
       assert.match(source.lastError, /ssoLoginUrl/);
-      // Backoff: 5 min doubling per failure (4th: 40 min).
-      assert.equal(source.nextRefreshAt, new Date(t.clock.now() + 40 * 60_000).toISOString());
+      // Backoff: 5 min doubling per failure (5th: 80 min).
+      assert.equal(source.nextRefreshAt, new Date(t.clock.now() + 80 * 60_000).toISOString());
 
       const failures = (await auditEntries(t, id)).filter((a) => a.action === 'sso.metadata.refreshFailed');
-      assert.equal(failures.length, 4);
+      assert.equal(failures.length, 5);
       assert.equal(JSON.parse(failures[0]!.details).url, server.url());
       const metrics = (await request(t.app).get('/metrics')).text;
       assert.match(metrics, /fedbridge_metadata_refresh_total\{reason="admin",outcome="failed"\} \d+/);
-      assert.match(metrics, new RegExp(`fedbridge_metadata_refresh_consecutive_failures\\{org="${slug.replace(/\./g, '\\.')}"\\} 4`));
+      assert.match(metrics, new RegExp(`fedbridge_metadata_refresh_consecutive_failures\\{org="${slug.replace(/\./g, '\\.')}"\\} 5`));
 
       // Recovery resets the count.
       server.status = 200;
