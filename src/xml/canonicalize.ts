@@ -50,14 +50,15 @@ export function canonicalizeElement(element: Element, step: CanonicalizationStep
   if (envelopedSignature && envelopedSignature.parentNode !== element) {
     throw new Error('enveloped signature is not a child of the element');
   }
-  const ancestorNamespaces = findAncestorNsForElement(element);
+  // xml-crypto types its parameters with the global DOM types; xmldom's are structurally the same.
+  const ancestorNamespaces = findAncestorNsForElement(element as never);
   const canonicalizer = step.algorithm === EXC_C14N ? new ExclusiveCanonicalization() : new C14nCanonicalization();
   const run = (target: Element, signatureNode: Node | null): string => {
-    const out: unknown = canonicalizer.process(target, {
+    const out: unknown = canonicalizer.process(target as never, {
       inclusiveNamespacesPrefixList: step.inclusivePrefixes,
       ancestorNamespaces,
       defaultNsForPrefix: DEFAULT_NS_FOR_PREFIX,
-      signatureNode,
+      signatureNode: signatureNode as never,
     });
     if (typeof out !== 'string') throw new Error('canonicalizer returned no octets');
     return out;
@@ -70,14 +71,14 @@ export function canonicalizeElement(element: Element, step: CanonicalizationStep
       let index = 0;
       for (let node = element.firstChild; node && node !== envelopedSignature; node = node.nextSibling) index++;
       clonedSignature = clone.childNodes.item(index);
-      new EnvelopedSignature().process(clone, { signatureNode: clonedSignature });
+      new EnvelopedSignature().process(clone as never, { signatureNode: clonedSignature as never });
     }
     return run(clone, clonedSignature);
   }
 
   if (!envelopedSignature) return run(element, null);
   const next = envelopedSignature.nextSibling;
-  new EnvelopedSignature().process(element, { signatureNode: envelopedSignature });
+  new EnvelopedSignature().process(element as never, { signatureNode: envelopedSignature as never });
   try {
     return run(element, envelopedSignature);
   } finally {

@@ -234,6 +234,7 @@ describe('certificate admin API', function () {
         assert.equal(b64.status, 201, JSON.stringify(b64.body));
         assert.equal(b64.body.active, false);
         assert.equal(b64.body.subject, 'CN=idp2.example.com, O=Test IdP');
+        t.clock.advance(1000); // lists are oldest first: give the next import a later timestamp
 
         const file = await request(t.app)
           .post(base(a.slug, 'certificates'))
