@@ -6,6 +6,7 @@
 import express, { Router, type RequestHandler } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import type { AppContext } from '../app-context.js';
+import { refreshMetadataOnUnknownKey } from '../saml/metadata-refresh.js';
 import { SESSION_COOKIE_NAME } from '../saml/session-cookie.js';
 import { completeSamlSignIn, loadSsoOrg, startSpInitiatedSignIn, type SsoOrg } from '../saml/sso-flow.js';
 import { perClientRateLimit } from './rate-limit.js';
@@ -69,6 +70,10 @@ export function ssoRoutes(ctx: AppContext): Router {
         relayState: body.RelayState,
         acsQuery: req.query as Record<string, unknown>,
         logger: req.log,
+        onUnknownSigningKey: async () => {
+          const refresh = await refreshMetadataOnUnknownKey(ctx, so.org);
+          return refresh.certificatesChanged ? loadSsoOrg(ctx, so.org.slug) : undefined;
+        },
       });
       signins.inc();
       req.log.info(

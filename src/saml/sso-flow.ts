@@ -11,6 +11,7 @@ import type { AppContext } from '../app-context.js';
 import { provisionAccount, type ProvisioningAction } from '../accounts/provisioning-flow.js';
 import type { OrgKeyProvider } from '../certs/org-key-provider.js';
 import { consumeAuthnRequest, saveAuthnRequest } from '../store/authn-requests.js';
+import { listRedirectOrigins } from '../store/oauth-clients.js';
 import { findOrgBySlug, type Org } from '../store/orgs.js';
 import { rememberAssertionId } from '../store/replay-cache.js';
 import { createSession } from '../store/saml-sessions.js';
@@ -65,8 +66,8 @@ function requireSaml(so: SsoOrg): void {
 }
 
 /**
- * R-SAML-5: the org's default target URL's origin and the service's own origin. (Registered
- * OAuth redirect origins join `allowedOrigins` when the OAuth clients exist.)
+ * R-SAML-5: the org's default target URL's origin, the service's own origin and
+ * `allowedOrigins` (the registered OAuth redirect origins).
  */
 export function targetPolicyFor(publicUrl: string, config: SsoConfig, allowedOrigins: readonly string[] = []): TargetPolicy {
   return {
@@ -104,7 +105,7 @@ export async function startSpInitiatedSignIn(
   const now = ctx.clock.now();
   const id = newSamlId();
   const relayState = newRelayStateHandle();
-  const policy = targetPolicyFor(ctx.config.publicUrl, config);
+  const policy = targetPolicyFor(ctx.config.publicUrl, config, await listRedirectOrigins(ctx.database.db));
   // A refused target is dropped for the default, never stored (R-SAML-5).
   const target = typeof input.target === 'string' ? (checkTarget(input.target, policy) ?? null) : null;
   const xml = buildAuthnRequest({
@@ -196,7 +197,14 @@ export async function completeSamlSignIn(
   ctx: SsoFlowContext,
   keys: Pick<OrgKeyProvider, 'idpVerificationKeys' | 'serviceDecryptionKeys'>,
   so: SsoOrg,
-  input: { samlResponse: unknown; relayState: unknown; acsQuery: Readonly<Record<string, unknown>>; logger?: Logger },
+  input: {
+    samlResponse: unknown;
+    relayState: unknown;
+    acsQuery: Readonly<Record<string, unknown>>;
+    logger?: Logger;
+    /** Refreshes the org's IdP keys after an unknown-key signature; the reloaded org when they changed. */
+    onUnknownSigningKey?: () => Promise<SsoOrg | undefined>;
+  },
 ): Promise<SignInResult> {
   requireSaml(so);
   const { org, config } = so;
@@ -204,23 +212,36 @@ export async function completeSamlSignIn(
     throw new SsoError('SSO_CONFIG', 'both SP- and IdP-initiated sign-in are off for this organisation');
   }
   const db = ctx.database.db;
-  const deps: AcsDeps = {
-    idpVerificationKeys: () => keys.idpVerificationKeys(org, { trustAll: config.trustAllCertificates }),
-    serviceDecryptionKeys: () => keys.serviceDecryptionKeys(org),
+  const depsFor = ({ org: o, config: c }: SsoOrg): AcsDeps => ({
+    idpVerificationKeys: () => keys.idpVerificationKeys(o, { trustAll: c.trustAllCertificates }),
+    serviceDecryptionKeys: () => keys.serviceDecryptionKeys(o),
     atomically: (work) =>
       db.transaction().execute((trx) =>
         work({
-          consumeRequestId: (id, now) => consumeAuthnRequest(trx, { id, orgId: org.id, now }),
-          rememberAssertionId: (assertionId, expiresAt, now) => rememberAssertionId(trx, { orgId: org.id, assertionId, expiresAt, now }),
+          consumeRequestId: (id, now) => consumeAuthnRequest(trx, { id, orgId: o.id, now }),
+          rememberAssertionId: (assertionId, expiresAt, now) => rememberAssertionId(trx, { orgId: o.id, assertionId, expiresAt, now }),
         }),
       ),
-  };
-  const outcome: AcsOutcome = await runAcsPipeline({
-    samlResponse: input.samlResponse,
-    settings: acsSettingsFor(ctx.config.publicUrl, so),
-    deps,
-    clock: ctx.clock,
   });
+  const run = (current: SsoOrg) =>
+    runAcsPipeline({
+      samlResponse: input.samlResponse,
+      settings: acsSettingsFor(ctx.config.publicUrl, current),
+      deps: depsFor(current),
+      clock: ctx.clock,
+    });
+  let outcome: AcsOutcome;
+  try {
+    outcome = await run(so);
+  } catch (err) {
+    // R-SAML-7: a signature by a key we do not know may mean the IdP rolled its key over.
+    // Refresh followed metadata once (rate limited) and, when the keys changed, retry once;
+    // the pipeline writes nothing before its last step, so a retry is safe.
+    if (!(err instanceof SsoError) || err.code !== 'SSO_SIGNATURE' || !input.onUnknownSigningKey) throw err;
+    const refreshed = await input.onUnknownSigningKey();
+    if (!refreshed) throw err;
+    outcome = await run(refreshed);
+  }
 
   const { account, action } = await provisionAccount(ctx, {
     org,
@@ -250,7 +271,7 @@ export async function completeSamlSignIn(
     expiresAt,
   });
 
-  const policy = targetPolicyFor(ctx.config.publicUrl, config);
+  const policy = targetPolicyFor(ctx.config.publicUrl, config, await listRedirectOrigins(db));
   const relayState = typeof input.relayState === 'string' && input.relayState !== '' ? input.relayState : undefined;
   // SP-initiated: the target stored with the request (checked again: the policy may have
   // changed since). IdP-initiated: the target parameter or RelayState (R-SAML-4).
