@@ -17,10 +17,9 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { ManualClock } from '../../src/clock.js';
 import { sqlite } from '../support/databases.js';
+import { auth, createApiKey } from '../support/fixtures.js';
 import { simpleSamlPhpUnavailable, startSimpleSamlPhp, type SimpleSamlPhp } from '../support/simplesamlphp.js';
 import { startTestApp, TEST_PUBLIC_URL, type TestApp } from '../support/test-app.js';
-
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 interface Form {
   action: string;
@@ -143,7 +142,7 @@ describe('interop: a real SimpleSAMLphp IdP', function () {
     t = await startTestApp({ engine: sqlite, clock: new ManualClock(Date.now()), config: { metadataAllowPrivate: true } });
     slug = `ssp-${Date.now().toString(36)}.example`;
     await request(t.app).post('/api/v1/orgs').set(auth(t.superKey)).send({ slug, name: 'SimpleSAMLphp interop', ssoEnabled: true }).expect(201);
-    key = (await request(t.app).post(`/api/v1/orgs/${slug}/api-keys`).set(auth(t.superKey)).send({ role: 'orgAdmin', label: 'ssp' }).expect(201)).body.key;
+    key = await createApiKey(t, slug, 'orgAdmin', 'ssp');
     await request(t.app).post(`/api/v1/orgs/${slug}/service-certificates`).set(auth(key)).send({ alias: 'sp', validityDays: 365 }).expect(201);
     await request(t.app)
       .post(`/api/v1/orgs/${slug}/users`)

@@ -19,13 +19,14 @@ import request from 'supertest';
 import type { ManualClock } from '../../src/clock.js';
 import type { SsoErrorCode } from '../../src/saml/sso-error.js';
 import { sqlite, type TestEngine } from './databases.js';
+import { auth, createApiKey } from './fixtures.js';
 import { TEST_PUBLIC_URL, startTestApp, type TestApp } from './test-app.js';
 import { TestIdp, type BuildResponseOptions, type BuiltResponse } from './test-idp.js';
 
 export const SESSION_COOKIE = 'fedbridge_session';
 const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
 
-export const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
+export { auth } from './fixtures.js';
 
 export interface ScenarioOptions {
   engine?: TestEngine;
@@ -105,9 +106,7 @@ export class SamlScenario {
         .set(auth(t.superKey))
         .send({ slug, name: `Acme ${orgCounter}`, domains: opts.domains ?? [], ssoEnabled: true });
       assert.equal(created.status, 201, `create org: ${JSON.stringify(created.body)}`);
-      const key = await request(t.app).post(`/api/v1/orgs/${slug}/api-keys`).set(auth(t.superKey)).send({ role: 'orgAdmin', label: 'scenario' });
-      assert.equal(key.status, 201, `api key: ${JSON.stringify(key.body)}`);
-      const adminKey = key.body.key as string;
+      const adminKey = await createApiKey(t, slug, 'orgAdmin', 'scenario');
 
       const idp = opts.idp ?? new TestIdp();
       const idpCertPem = opts.idpCertPem ?? idp.certPem;

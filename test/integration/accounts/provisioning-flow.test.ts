@@ -3,8 +3,8 @@ import crypto from 'node:crypto';
 import { provisionAccount, type ProvisionAccountInput, type ProvisioningConfig } from '../../../src/accounts/provisioning-flow.js';
 import { SsoError, type SsoErrorCode } from '../../../src/saml/sso-error.js';
 import { findAccountById, insertAccount, setAccountStatus, type Account, type NewAccount } from '../../../src/store/accounts.js';
-import { insertOrg } from '../../../src/store/orgs.js';
 import { testEngines } from '../../support/databases.js';
+import { insertTestOrg } from '../../support/fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 
 const T = Date.UTC(2013, 9, 30, 13, 7, 7); // 2013-10-30T13:07:07Z
@@ -78,18 +78,7 @@ for (const engine of testEngines()) {
     // A fresh org per test keeps the cases independent on one database.
     beforeEach(async () => {
       const slug = `org-${crypto.randomBytes(4).toString('hex')}.test`;
-      orgId = (
-        await insertOrg(db(), {
-          id: crypto.randomUUID(),
-          slug,
-          name: slug,
-          domains: [slug],
-          ssoEnabled: true,
-          delegatedAuthOrg: false,
-          imLoggingEnabled: false,
-          createdAt: t.clock.now(),
-        })
-      ).id;
+      orgId = (await insertTestOrg(db(), { id: crypto.randomUUID(), slug, createdAt: t.clock.now() })).id;
     });
 
     it('creates a plain active member with one audit entry that names fields, not values', async () => {

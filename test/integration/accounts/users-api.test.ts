@@ -4,6 +4,7 @@ import request from 'supertest';
 import { onAccountDeactivated } from '../../../src/accounts/account-events.js';
 import { createSession, findActiveSession } from '../../../src/store/saml-sessions.js';
 import { testEngines } from '../../support/databases.js';
+import { auditCount, auth, createApiKey } from '../../support/fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 
 const BASE = '/api/v1/orgs/acme.com/users';
@@ -17,18 +18,12 @@ async function snapshot(t: TestApp) {
   };
 }
 
-async function auditCount(t: TestApp): Promise<number> {
-  const r = await t.ctx.database.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return Number(r.n);
-}
-
 for (const engine of testEngines()) {
   describe(`users API (R-ACC-7) [${engine.name}]`, () => {
     let t: TestApp;
     let orgKey: string;
     let userAdminKey: string;
     let betaKey: string;
-    const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
     const user = (uid: string, over: Record<string, unknown> = {}) => ({
       uid,
       email: `${uid}@acme.com`,
@@ -46,11 +41,9 @@ for (const engine of testEngines()) {
       t = await startTestApp({ engine });
       await request(t.app).post('/api/v1/orgs').set(auth(t.superKey)).send({ slug: 'acme.com', name: 'Acme', domains: ['acme.org'] }).expect(201);
       await request(t.app).post('/api/v1/orgs').set(auth(t.superKey)).send({ slug: 'beta.com', name: 'Beta' }).expect(201);
-      const key = async (org: string, role: string) =>
-        (await request(t.app).post(`/api/v1/orgs/${org}/api-keys`).set(auth(t.superKey)).send({ role, label: role }).expect(201)).body.key as string;
-      orgKey = await key('acme.com', 'orgAdmin');
-      userAdminKey = await key('acme.com', 'userAdmin');
-      betaKey = await key('beta.com', 'orgAdmin');
+      orgKey = await createApiKey(t, 'acme.com', 'orgAdmin');
+      userAdminKey = await createApiKey(t, 'acme.com', 'userAdmin');
+      betaKey = await createApiKey(t, 'beta.com', 'orgAdmin');
     });
     after(() => t.close());
 

@@ -3,6 +3,7 @@ import { parse } from 'csv-parse/sync';
 import request from 'supertest';
 import { USER_CSV_COLUMNS } from '../../../src/accounts/users-csv.js';
 import { testEngines } from '../../support/databases.js';
+import { auth, createApiKey } from '../../support/fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 
 const BASE = '/api/v1/orgs/acme.com/users';
@@ -20,7 +21,6 @@ for (const engine of testEngines()) {
     let t: TestApp;
     let orgKey: string;
     let userAdminKey: string;
-    const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
     const importCsv = (csv: string | Buffer, key = orgKey, type = 'text/csv') =>
       request(t.app).post(`${BASE}/import`).set(auth(key)).set('Content-Type', type).send(csv);
     const exportCsv = async (key = orgKey) => {
@@ -41,10 +41,8 @@ for (const engine of testEngines()) {
     before(async () => {
       t = await startTestApp({ engine });
       await request(t.app).post('/api/v1/orgs').set(auth(t.superKey)).send({ slug: 'acme.com', name: 'Acme', domains: ['acme.org'] }).expect(201);
-      const key = async (role: string) =>
-        (await request(t.app).post('/api/v1/orgs/acme.com/api-keys').set(auth(t.superKey)).send({ role, label: role }).expect(201)).body.key as string;
-      orgKey = await key('orgAdmin');
-      userAdminKey = await key('userAdmin');
+      orgKey = await createApiKey(t, 'acme.com', 'orgAdmin');
+      userAdminKey = await createApiKey(t, 'acme.com', 'userAdmin');
     });
     after(() => t.close());
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { testEngines } from '../../support/databases.js';
+import { auditCount, auth, createApiKey } from '../../support/fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 
 /** Rows that must stay untouched when a request is refused. */
@@ -14,18 +15,12 @@ async function snapshot(t: TestApp) {
   };
 }
 
-async function auditCount(t: TestApp): Promise<number> {
-  const r = await t.ctx.database.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return Number(r.n);
-}
-
 for (const engine of testEngines()) {
   describe(`admin API: organisations, keys, audit [${engine.name}]`, () => {
     let t: TestApp;
     let orgKey: string;
     let userAdminKey: string;
     let otherKey: string;
-    const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
     before(async () => {
       t = await startTestApp({ engine });
@@ -33,9 +28,9 @@ for (const engine of testEngines()) {
       assert.equal(a.status, 201, JSON.stringify(a.body));
       const b = await request(t.app).post('/api/v1/orgs').set(auth(t.superKey)).send({ slug: 'beta.com', name: 'Beta' });
       assert.equal(b.status, 201);
-      orgKey = (await request(t.app).post('/api/v1/orgs/acme.com/api-keys').set(auth(t.superKey)).send({ role: 'orgAdmin', label: 'acme admin' })).body.key;
-      userAdminKey = (await request(t.app).post('/api/v1/orgs/acme.com/api-keys').set(auth(t.superKey)).send({ role: 'userAdmin', label: 'acme users' })).body.key;
-      otherKey = (await request(t.app).post('/api/v1/orgs/beta.com/api-keys').set(auth(t.superKey)).send({ role: 'orgAdmin', label: 'beta admin' })).body.key;
+      orgKey = await createApiKey(t, 'acme.com', 'orgAdmin', 'acme admin');
+      userAdminKey = await createApiKey(t, 'acme.com', 'userAdmin', 'acme users');
+      otherKey = await createApiKey(t, 'beta.com', 'orgAdmin', 'beta admin');
       assert.match(orgKey, /^fbk_/);
     });
     after(() => t.close());

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { testEngines } from '../../support/databases.js';
+import { auth, createApiKey } from '../../support/fixtures.js';
 import { REPO_ROOT, runCli } from '../../support/processes.js';
 import { startTestApp, TEST_PUBLIC_URL, type TestApp } from '../../support/test-app.js';
 
@@ -50,7 +51,6 @@ for (const engine of testEngines()) {
     let acmeKey: string;
     let acmeUserKey: string;
     let betaKey: string;
-    const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
     before(async () => {
       t = await startTestApp({ engine });
@@ -62,8 +62,7 @@ for (const engine of testEngines()) {
       ] as const) {
         await request(t.app).post('/api/v1/orgs').set(auth(t.superKey)).send({ slug, name: slug, ...flags }).expect(201);
       }
-      const key = async (slug: string, role: string) =>
-        (await request(t.app).post(`/api/v1/orgs/${slug}/api-keys`).set(auth(t.superKey)).send({ role, label: `${slug} ${role}` }).expect(201)).body.key as string;
+      const key = (slug: string, role: string) => createApiKey(t, slug, role, `${slug} ${role}`);
       acmeKey = await key('acme.com', 'orgAdmin');
       acmeUserKey = await key('acme.com', 'userAdmin');
       betaKey = await key('beta.com', 'orgAdmin');

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import request from 'supertest';
+import { auth, createApiKey } from '../../support/fixtures.js';
 import type { TestApp } from '../../support/test-app.js';
 
-export const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
+export { auth, auditCount } from '../../support/fixtures.js';
 
 let orgCounter = 0;
 
@@ -21,9 +22,7 @@ export async function newOrg(
   const slug = `org${++orgCounter}-${crypto.randomBytes(3).toString('hex')}.example`;
   const created = await request(t.app).post('/api/v1/orgs').set(auth(t.superKey)).send({ slug, name: slug, ...flags });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const key = await request(t.app).post(`/api/v1/orgs/${slug}/api-keys`).set(auth(t.superKey)).send({ role: 'orgAdmin', label: 'admin' });
-  assert.equal(key.status, 201);
-  return { slug, key: key.body.key as string };
+  return { slug, key: await createApiKey(t, slug, 'orgAdmin', 'admin') };
 }
 
 /** Everything a refused certificate request must leave untouched. */
@@ -35,11 +34,6 @@ export async function snapshot(t: TestApp) {
     org: await db.selectFrom('org_certificates').selectAll().orderBy('id').execute(),
     audit: await db.selectFrom('audit_log').selectAll().orderBy('seq').execute(),
   };
-}
-
-export async function auditCount(t: TestApp): Promise<number> {
-  const r = await t.ctx.database.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return Number(r.n);
 }
 
 export async function orgVersion(t: TestApp, slug: string): Promise<number> {

@@ -9,9 +9,10 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
+import { auth, createApiKey } from '../../support/fixtures.js';
 import type { TestApp } from '../../support/test-app.js';
 
-export const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
+export { auth } from '../../support/fixtures.js';
 
 export function sample(name: string): string {
   return readFileSync(new URL(`../../../metadata/${name}`, import.meta.url), 'utf8');
@@ -27,9 +28,8 @@ export async function newOrg(t: TestApp, opts: { ssoEnabled?: boolean } = {}): P
     .set(auth(t.superKey))
     .send({ slug, name: `Metadata ${counter}`, domains: [], ssoEnabled: opts.ssoEnabled ?? true });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const key = await request(t.app).post(`/api/v1/orgs/${slug}/api-keys`).set(auth(t.superKey)).send({ role: 'orgAdmin', label: 'metadata' });
-  assert.equal(key.status, 201);
-  return { slug, key: key.body.key as string, id: created.body.id as string };
+  const key = await createApiKey(t, slug, 'orgAdmin', 'metadata');
+  return { slug, key, id: created.body.id as string };
 }
 
 export async function generateServiceCertificate(t: TestApp, slug: string, key: string, alias = 'sp'): Promise<{ id: string; pem: string }> {

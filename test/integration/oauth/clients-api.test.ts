@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { testEngines } from '../../support/databases.js';
+import { auth, createApiKey } from '../../support/fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 
 const SAML2_BEARER = 'urn:ietf:params:oauth:grant-type:saml2-bearer';
@@ -28,7 +29,6 @@ for (const engine of testEngines()) {
   describe(`admin API: OAuth clients [${engine.name}]`, () => {
     let t: TestApp;
     let orgKey: string;
-    const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
     const native = {
       name: 'Desktop',
       type: 'public',
@@ -40,7 +40,7 @@ for (const engine of testEngines()) {
     before(async () => {
       t = await startTestApp({ engine });
       await request(t.app).post('/api/v1/orgs').set(auth(t.superKey)).send({ slug: 'acme.com', name: 'Acme' }).expect(201);
-      orgKey = (await request(t.app).post('/api/v1/orgs/acme.com/api-keys').set(auth(t.superKey)).send({ role: 'orgAdmin', label: 'x' })).body.key;
+      orgKey = await createApiKey(t, 'acme.com', 'orgAdmin', 'x');
     });
     after(() => t.close());
 

@@ -16,8 +16,8 @@ import {
   type NewAccount,
 } from '../../../src/store/accounts.js';
 import { isUniqueViolation } from '../../../src/store/database.js';
-import { insertOrg } from '../../../src/store/orgs.js';
 import { testEngines, type TestDatabase } from '../../support/databases.js';
+import { insertTestOrg } from '../../support/fixtures.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -46,16 +46,7 @@ for (const engine of testEngines()) {
     beforeEach(async () => {
       t = await engine.open();
       for (const slug of ['acme.com', 'beta.com']) {
-        await insertOrg(db(), {
-          id: slug === 'acme.com' ? 'org-a' : 'org-b',
-          slug,
-          name: slug,
-          domains: [slug],
-          ssoEnabled: true,
-          delegatedAuthOrg: false,
-          imLoggingEnabled: false,
-          createdAt: T0,
-        });
+        await insertTestOrg(db(), { id: slug === 'acme.com' ? 'org-a' : 'org-b', slug, createdAt: T0 });
       }
     });
     afterEach(() => t.drop());

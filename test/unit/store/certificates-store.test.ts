@@ -16,8 +16,8 @@ import {
   type CertificateKind,
 } from '../../../src/store/certificates.js';
 import { isUniqueViolation } from '../../../src/store/database.js';
-import { insertOrg } from '../../../src/store/orgs.js';
 import { testEngines, type TestDatabase } from '../../support/databases.js';
+import { insertTestOrg } from '../../support/fixtures.js';
 
 /**
  * Store contract for certificates on every engine: the invariants R-CERT relies on are held
@@ -32,16 +32,7 @@ for (const engine of testEngines()) {
     beforeEach(async () => {
       t = await engine.open();
       for (const slug of ['acme.com', 'beta.com']) {
-        await insertOrg(t.handle.db, {
-          id: `org-${slug}`,
-          slug,
-          name: slug,
-          domains: [slug],
-          ssoEnabled: true,
-          delegatedAuthOrg: false,
-          imLoggingEnabled: false,
-          createdAt: T0,
-        });
+        await insertTestOrg(t.handle.db, { id: `org-${slug}`, slug, createdAt: T0 });
       }
     });
     afterEach(() => t.drop());

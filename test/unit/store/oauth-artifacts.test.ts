@@ -26,10 +26,10 @@ import {
 import { deleteOAuthClient, findOAuthClient, findOAuthClientWithSecret, insertOAuthClient, listOAuthClients, listRedirectOrigins } from '../../../src/store/oauth-clients.js';
 import { deleteRetiredSigningKeys, insertCurrentSigningKey, listSigningKeys, retireCurrentSigningKey, signingKeySetVersion } from '../../../src/store/oauth-signing-keys.js';
 import { findOrgIdsByIdpEntityId, findTokenSubject } from '../../../src/store/oauth-subjects.js';
-import { insertOrg } from '../../../src/store/orgs.js';
 import type { Database } from '../../../src/store/schema.js';
 import { upsertSsoConfig } from '../../../src/store/sso-configs.js';
 import { testEngines, type TestDatabase } from '../../support/databases.js';
+import { insertTestOrg } from '../../support/fixtures.js';
 
 const h = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 
@@ -137,8 +137,8 @@ for (const engine of testEngines()) {
     });
 
     it('finds orgs by the IdP entity id inside their stored JSON configuration, and token subjects', async () => {
-      await insertOrg(db, { id: 'o1', slug: 'one.com', name: 'One', domains: ['one.com'], ssoEnabled: true, delegatedAuthOrg: false, imLoggingEnabled: false, createdAt: 1 });
-      await insertOrg(db, { id: 'o2', slug: 'two.com', name: 'Two', domains: ['two.com'], ssoEnabled: true, delegatedAuthOrg: false, imLoggingEnabled: false, createdAt: 1 });
+      await insertTestOrg(db, { id: 'o1', slug: 'one.com', name: 'One', createdAt: 1 });
+      await insertTestOrg(db, { id: 'o2', slug: 'two.com', name: 'Two', createdAt: 1 });
       await upsertSsoConfig(db, 'o1', { idpEntityId: 'https://idp.one/"quoted"' }, 1);
       await upsertSsoConfig(db, 'o2', { idpEntityId: 'https://idp.two' }, 1);
       assert.deepEqual(await findOrgIdsByIdpEntityId(db, tdb.handle.dialect, 'https://idp.one/"quoted"'), ['o1']);

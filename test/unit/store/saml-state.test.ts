@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { consumeAuthnRequest, findByRelayState, purgeExpiredAuthnRequests, saveAuthnRequest } from '../../../src/store/authn-requests.js';
 import { isUniqueViolation, openDatabase, type Executor } from '../../../src/store/database.js';
-import { insertOrg } from '../../../src/store/orgs.js';
 import { purgeExpiredAssertionIds, rememberAssertionId } from '../../../src/store/replay-cache.js';
 import {
   createSession,
@@ -14,6 +13,7 @@ import {
 import { findSsoConfig, hasActiveServiceCertificate, upsertSsoConfig } from '../../../src/store/sso-configs.js';
 import { hashSessionId, newSessionId } from '../../../src/saml/session-cookie.js';
 import { testEngines, type TestDatabase } from '../../support/databases.js';
+import { insertTestOrg } from '../../support/fixtures.js';
 
 /**
  * The store contract of the SAML SP state (R-SAML-2/3/6, R-OPS-2), on every engine. The
@@ -31,16 +31,7 @@ for (const engine of testEngines()) {
       t = await engine.open();
       db = t.handle.db;
       for (const slug of ['acme.com', 'beta.com']) {
-        await insertOrg(db, {
-          id: `org-${slug}`,
-          slug,
-          name: slug,
-          domains: [slug],
-          ssoEnabled: true,
-          delegatedAuthOrg: false,
-          imLoggingEnabled: false,
-          createdAt: T0,
-        });
+        await insertTestOrg(db, { id: `org-${slug}`, slug, createdAt: T0 });
       }
     });
     afterEach(() => t.drop());

@@ -12,6 +12,7 @@ import { toSamlInstant } from '../../../../src/saml/authn-request.js';
 import { NAME_ID_FORMAT_URN } from '../../../../src/saml/name-id-formats.js';
 import { AUTHN_CONTEXT, NS, SUBJECT_CONFIRMATION_BEARER } from '../../../../src/saml/namespaces.js';
 import { parseXmlStrict } from '../../../../src/xml/strict-parser.js';
+import type { BuildResponseOptions } from '../../../support/test-idp.js';
 
 export const ACS_URL = 'https://sp.fedbridge.test/sso/acme.example/saml/acs';
 export const SP_ENTITY_ID = 'https://sp.fedbridge.test';
@@ -21,6 +22,21 @@ export const MINUTE = 60_000;
 export const SKEW_MS = 180_000;
 
 export const iso = (ms: number) => toSamlInstant(ms);
+
+/** TestIdp options for a signed-Assertion Response that answers `_req1` at this SP's ACS. */
+export function responseOptions(extra: Partial<BuildResponseOptions> = {}): BuildResponseOptions {
+  return {
+    now: NOW,
+    destination: ACS_URL,
+    recipient: ACS_URL,
+    audience: SP_ENTITY_ID,
+    nameId: 'jane@acme.example',
+    inResponseTo: '_req1',
+    signAssertion: true,
+    signResponse: false,
+    ...extra,
+  };
+}
 
 export function settings(overrides: Partial<AcsSettings> = {}): AcsSettings {
   return {

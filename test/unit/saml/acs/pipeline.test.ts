@@ -13,27 +13,20 @@ import { NAME_ID_FORMAT_URN } from '../../../../src/saml/name-id-formats.js';
 import { AUTHN_CONTEXT } from '../../../../src/saml/namespaces.js';
 import { SsoError, type SsoErrorCode } from '../../../../src/saml/sso-error.js';
 import { TestIdp, generateTestKeyPair, type BuildResponseOptions } from '../../../support/test-idp.js';
-import { ACS_URL, FakeAcsBackend, IDP_ENTITY_ID, MINUTE, NOW, SP_ENTITY_ID, settings } from './acs-fixtures.js';
+import { FakeAcsBackend, IDP_ENTITY_ID, MINUTE, NOW, responseOptions, settings } from './acs-fixtures.js';
 
 const idp = new TestIdp({ entityId: IDP_ENTITY_ID });
 const sp = generateTestKeyPair({ commonName: 'sp' });
 
+/** The shared Response options plus what the flow reads: NameID format, session and attributes. */
 function options(extra: Partial<BuildResponseOptions> = {}): BuildResponseOptions {
-  return {
-    now: NOW,
-    destination: ACS_URL,
-    recipient: ACS_URL,
-    audience: SP_ENTITY_ID,
-    nameId: 'jane@acme.example',
+  return responseOptions({
     nameIdFormat: 'emailAddress',
-    inResponseTo: '_req1',
     sessionIndex: '_sess',
     sessionNotOnOrAfter: NOW + 60 * MINUTE,
     attributes: { email: 'jane@acme.example', groups: ['a', 'b'] },
-    signAssertion: true,
-    signResponse: false,
     ...extra,
-  };
+  });
 }
 
 function backendWithRequest(): FakeAcsBackend {

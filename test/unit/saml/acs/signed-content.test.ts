@@ -19,27 +19,15 @@ import { verifyResponseSignature } from '../../../../src/saml/acs/verify-respons
 import { DSIG_ALG, NS } from '../../../../src/saml/namespaces.js';
 import { SsoError, type SsoErrorCode } from '../../../../src/saml/sso-error.js';
 import { childElements, textContent } from '../../../../src/xml/dom.js';
-import { TestIdp, encryptElement, generateTestKeyPair, signElementById, type BuildResponseOptions } from '../../../support/test-idp.js';
-import { ACS_URL, FakeAcsBackend, IDP_ENTITY_ID, NOW, SP_ENTITY_ID, settings } from './acs-fixtures.js';
+import { TestIdp, encryptElement, generateTestKeyPair, signElementById } from '../../../support/test-idp.js';
+import { FakeAcsBackend, IDP_ENTITY_ID, NOW, responseOptions, settings } from './acs-fixtures.js';
 
 const idp = new TestIdp({ entityId: IDP_ENTITY_ID });
 const attacker = generateTestKeyPair({ commonName: 'attacker' });
 const spOld = generateTestKeyPair({ commonName: 'sp-old' });
 const spNew = generateTestKeyPair({ commonName: 'sp-new' });
 
-function options(extra: Partial<BuildResponseOptions> = {}): BuildResponseOptions {
-  return {
-    now: NOW,
-    destination: ACS_URL,
-    recipient: ACS_URL,
-    audience: SP_ENTITY_ID,
-    nameId: 'jane@acme.example',
-    inResponseTo: '_req1',
-    signAssertion: true,
-    signResponse: false,
-    ...extra,
-  };
-}
+const options = responseOptions;
 
 function received(xml: string, backend: FakeAcsBackend, allowSha1 = false): ReceivedResponse {
   const b = { settings: settings({ allowSha1 }), deps: backend.deps(), clock: new ManualClock(NOW) };
