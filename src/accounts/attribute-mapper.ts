@@ -40,6 +40,9 @@ export type AttributeName = (typeof ATTRIBUTE_NAMES)[number];
 /** Needed to create an account (guide: "UID, email, and first and last name"). */
 export const REQUIRED_ATTRIBUTES = ['uid', 'firstname', 'lastname', 'email'] as const satisfies readonly AttributeName[];
 
+/** Attributes with account columns of their own; every other one lives in the account's `attributes`. */
+export const CORE_ATTRIBUTES = ['uid', 'firstname', 'lastname', 'email', 'ssoid', 'updateTimeStamp'] as const satisfies readonly AttributeName[];
+
 export interface AttributeDefinition {
   readonly name: AttributeName;
   readonly required: boolean;

@@ -4,7 +4,7 @@
  * (accountLookupKey), then applies the decision in one transaction.
  */
 import { SsoError } from '../saml/sso-error.js';
-import { REQUIRED_ATTRIBUTES, type AttributeName, type MappedAttributes } from './attribute-mapper.js';
+import { ATTRIBUTE_NAMES, CORE_ATTRIBUTES, REQUIRED_ATTRIBUTES, type AttributeName, type MappedAttributes } from './attribute-mapper.js';
 import { normalizeIsoCountry } from './iso-country-codes.js';
 import { parseUpdateTimeStamp } from './update-timestamp.js';
 
@@ -15,10 +15,7 @@ export type AccountRole = 'member' | 'orgAdmin' | 'userAdmin';
  * Attributes kept in `attributes` (keyed by our attribute name) rather than in columns of their own.
  * `groupid` is among them but is only ever written at creation.
  */
-export type ProfileAttributeName = Exclude<
-  AttributeName,
-  'uid' | 'firstname' | 'lastname' | 'email' | 'ssoid' | 'updateTimeStamp'
->;
+export type ProfileAttributeName = Exclude<AttributeName, (typeof CORE_ATTRIBUTES)[number]>;
 
 export interface ExistingAccount {
   id: string;
@@ -94,24 +91,9 @@ export type AccountLookupKey = { by: 'ssoid'; value: string } | { by: 'nameId'; 
 export const DEFAULT_IM_LOGGING_ENABLED = 'false';
 export const DEFAULT_IM_LOGGING_ENDPOINT = 'wbx_default_endpoint';
 
-const PROFILE_ATTRIBUTES: readonly ProfileAttributeName[] = [
-  'displayName',
-  'companyName',
-  'businessFax',
-  'streetLine1',
-  'streetLine2',
-  'city',
-  'state',
-  'zipcode',
-  'jobTitle',
-  'mobilePhone',
-  'businessPhone',
-  'employeeid',
-  'imloggingenabled',
-  'imloggingendpointname',
-  'ISOCountry',
-  'upgradesite',
-];
+/** What a sign-in creates and updates in `attributes`, in table order: all but the core and `groupid`. */
+const NOT_UPDATED: ReadonlySet<AttributeName> = new Set<AttributeName>([...CORE_ATTRIBUTES, 'groupid']);
+const PROFILE_ATTRIBUTES = ATTRIBUTE_NAMES.filter((n): n is ProfileAttributeName => !NOT_UPDATED.has(n));
 
 /** R-ACC-2: by `ssoid` when the assertion carries one, else by NameID. */
 export function accountLookupKey(mapped: MappedAttributes, nameId: string): AccountLookupKey {

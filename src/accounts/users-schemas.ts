@@ -3,16 +3,15 @@
  * is a 422 naming the field. The e-mail domain rule needs the org, hence schema factories.
  */
 import { z } from 'zod';
-import { ATTRIBUTE_NAMES, resolveAttributeName, type AttributeName } from './attribute-mapper.js';
+import { ATTRIBUTE_NAMES, CORE_ATTRIBUTES, resolveAttributeName, type AttributeName } from './attribute-mapper.js';
 import { normalizeIsoCountry } from './iso-country-codes.js';
 import { emailDomain } from './provisioning-rules.js';
 import { parseUpdateTimeStamp } from './update-timestamp.js';
 
-/** Attributes with columns of their own; every other attribute lives in `attributes`. */
-const CORE_ATTRIBUTES: ReadonlySet<AttributeName> = new Set(['uid', 'firstname', 'lastname', 'email', 'ssoid', 'updateTimeStamp']);
+const CORE: ReadonlySet<AttributeName> = new Set(CORE_ATTRIBUTES);
 
 /** Keys an administrator may set in `attributes`: `groupid` and the profile attributes, in table order. */
-export const ACCOUNT_ATTRIBUTE_NAMES: readonly AttributeName[] = ATTRIBUTE_NAMES.filter((n) => !CORE_ATTRIBUTES.has(n));
+export const ACCOUNT_ATTRIBUTE_NAMES: readonly AttributeName[] = ATTRIBUTE_NAMES.filter((n) => !CORE.has(n));
 
 export const ACCOUNT_ROLES = ['member', 'orgAdmin', 'userAdmin'] as const;
 export const ACCOUNT_STATUSES = ['active', 'inactive'] as const;
@@ -80,7 +79,7 @@ const attributes = z
     const out: Record<string, string | null> = {};
     for (const [key, raw] of Object.entries(input)) {
       const name = resolveAttributeName(key);
-      if (name === null || CORE_ATTRIBUTES.has(name)) {
+      if (name === null || CORE.has(name)) {
         ctx.addIssue({ code: 'custom', path: [key], message: `not an account attribute; expected one of ${ACCOUNT_ATTRIBUTE_NAMES.join(', ')}` });
         continue;
       }
