@@ -13,25 +13,10 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate, createHash, createPrivateKey, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
+import { DSIG_ALG } from '../../src/saml/namespaces.js';
 
-export const ALG = {
-  rsaSha1: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
-  rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-  rsaSha384: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
-  rsaSha512: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
-  ecdsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256',
-  ecdsaSha384: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384',
-  ecdsaSha512: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512',
-  sha1: 'http://www.w3.org/2000/09/xmldsig#sha1',
-  sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
-  sha384: 'http://www.w3.org/2001/04/xmldsig-more#sha384',
-  sha512: 'http://www.w3.org/2001/04/xmlenc#sha512',
-  excC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
-  excC14nWithComments: 'http://www.w3.org/2001/10/xml-exc-c14n#WithComments',
-  c14n: 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315',
-  c14nWithComments: 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments',
-  enveloped: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
-} as const;
+/** The XML-DSig URIs of src (one list), plus the short name this module's callers use for the enveloped transform. */
+export const ALG = { ...DSIG_ALG, enveloped: DSIG_ALG.envelopedSignature } as const;
 
 export interface TestSigningKey {
   type: 'rsa' | 'ec';
