@@ -8,18 +8,26 @@
  * Counters live in this process: with several instances each allows the limit, which bounds
  * abuse as well and needs no shared store on the hot ACS path.
  */
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 
-export function perClientRateLimit(perMinute: number): RequestHandler {
+/** What a limited client is told; the status is already 429 and Cache-Control no-store. */
+export type RateLimitAnswer = (req: Request, res: Response) => void;
+
+const tooManySignIns: RateLimitAnswer = (_req, res) => {
+  res.type('text/plain').send('Too many sign-in requests from your address; try again in a minute.\n');
+};
+
+export function perClientRateLimit(perMinute: number, answer: RateLimitAnswer = tooManySignIns): RequestHandler {
   if (perMinute <= 0) return (_req, _res, next) => next();
   return rateLimit({
     windowMs: 60_000,
     limit: perMinute,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    handler: (_req, res) => {
-      res.status(429).type('text/plain').set('Cache-Control', 'no-store').send('Too many sign-in requests from your address; try again in a minute.\n');
+    handler: (req, res) => {
+      res.status(429).set('Cache-Control', 'no-store');
+      answer(req, res);
     },
   });
 }

@@ -8,9 +8,9 @@
  * the configured public URL: the dispatcher overwrites X-Forwarded-Proto/Host with it, so a
  * forged Host header cannot change what the server advertises.
  */
-import { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { Router, type ErrorRequestHandler } from 'express';
 import type { AppContext } from '../app-context.js';
+import { perClientRateLimit, type RateLimitAnswer } from '../http/rate-limit.js';
 import { renderInteractionProblem } from './home-realm.js';
 import { interactionRoutes } from './interaction-routes.js';
 import { oauthService } from './oauth-service.js';
@@ -27,19 +27,10 @@ export function isProviderPath(path: string): boolean {
   return WELL_KNOWN_PATHS.has(path) || (path.startsWith('/oauth/') && !path.startsWith(`${INTERACTION_PATH}/`));
 }
 
-function limiter(app: AppContext): RequestHandler {
-  const perMinute = app.config.rateLimitPerMinute;
-  if (perMinute === 0) return (_req, _res, next) => next();
-  return rateLimit({
-    windowMs: 60_000,
-    limit: perMinute,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    handler: (_req, res) => {
-      res.status(429).set('Cache-Control', 'no-store').json({ error: 'slow_down', error_description: 'too many requests; retry later' });
-    },
-  });
-}
+/** RFC 6749-shaped, for OAuth clients. */
+const slowDown: RateLimitAnswer = (_req, res) => {
+  res.json({ error: 'slow_down', error_description: 'too many requests; retry later' });
+};
 
 export function oauthRoutes(app: AppContext): Router {
   const service = oauthService(app);
@@ -47,7 +38,7 @@ export function oauthRoutes(app: AppContext): Router {
   const router = Router();
 
   // R-OPS-3: token and sign-in endpoints are rate limited per client address.
-  router.use(['/oauth/token', '/oauth/authorize', INTERACTION_PATH], limiter(app));
+  router.use(['/oauth/token', '/oauth/authorize', INTERACTION_PATH], perClientRateLimit(app.config.rateLimitPerMinute, slowDown));
   router.use(INTERACTION_PATH, interactionRoutes(app, service));
 
   router.use(async (req, res, next) => {
