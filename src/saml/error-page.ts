@@ -2,12 +2,10 @@
  * What a user sees when sign-in fails (R-ERR-1): the stable code, one sentence saying what it
  * means, and the correlation id that finds the log line — never a stack trace, a reason or
  * any part of the assertion. Either a redirect to the Customer SSO error URL with
- * `errorCode=<CODE>` appended, or the page rendered from views/sso-error.html.
- *
- * The template is a fixed file with `{{name}}` slots; every value is HTML-escaped, so no
- * template engine (and no way for a value to become markup) is needed.
+ * `errorCode=<CODE>` appended, or the page: views/sso-error.html (every value escaped) in the
+ * layout of page-template.ts.
  */
-import { readFileSync } from 'node:fs';
+import { fillTemplate, renderPage, view } from './page-template.js';
 import type { SsoErrorCode } from './sso-error.js';
 
 /** One sentence per code, in the user's terms. */
@@ -78,28 +76,7 @@ export function errorRedirectUrl(errorUrl: string, code: SsoErrorCode): string {
   return url.href;
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
-}
-
-const TEMPLATE_URL = new URL('../../views/sso-error.html', import.meta.url);
-let template: string | undefined;
-
-function errorTemplate(): string {
-  template ??= readFileSync(TEMPLATE_URL, 'utf8');
-  return template;
-}
-
-/** Fills `{{name}}` slots with escaped values; an unknown slot is a bug, not a blank. */
-export function fillTemplate(source: string, values: Readonly<Record<string, string>>): string {
-  return source.replace(/\{\{([A-Za-z]+)\}\}/g, (_, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`template slot {{${name}}} has no value`);
-    return escapeHtml(value);
-  });
-}
+export { fillTemplate };
 
 export interface ErrorPageInput {
   /** Absent for an unexpected error (no stable code to show). */
@@ -111,11 +88,11 @@ export interface ErrorPageInput {
 
 export function renderSsoErrorPage(input: ErrorPageInput): string {
   const code = input.code;
-  return fillTemplate(errorTemplate(), {
-    title: code ? 'Sign-in failed' : 'Something went wrong',
+  const title = code ? 'Sign-in failed' : 'Something went wrong';
+  return renderPage(title, fillTemplate(view('sso-error.html'), {
     message: code ? SSO_ERROR_EXPLANATIONS[code] : 'An unexpected error stopped the sign-in. It has been logged.',
     code: code ?? 'none',
     detail: input.detail ?? '—',
     correlationId: input.correlationId,
-  });
+  }));
 }
