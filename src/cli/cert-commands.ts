@@ -14,7 +14,7 @@ import {
   type CertificateKind,
 } from '../certs/certificate-service.js';
 import type { Org } from '../store/orgs.js';
-import { printJson, withContext } from './cli-context.js';
+import { printJson, withContext, withOrg } from './cli-context.js';
 
 function kindOf(value: string): CertificateKind {
   if (value === 'service' || value === 'org') return value;
@@ -55,8 +55,7 @@ export function registerCertCommands(program: Command): void {
     .requiredOption('--days <n>', 'validity in days (90 … 3652)', numberOf)
     .option('--key-size <bits>', 'RSA key size: 2048 (default), 3072 or 4096', numberOf)
     .action((o: { org: string; alias: string; days: number; keySize?: number }) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, o.org);
+      withOrg(o.org, async (ctx, org) => {
         printJson(
           await createServiceCertificate(ctx, CLI_PRINCIPAL, org, {
             alias: o.alias,
@@ -74,8 +73,7 @@ export function registerCertCommands(program: Command): void {
     .requiredOption('--alias <alias>', 'alias, unique in the organisation')
     .requiredOption('--file <path>', '.cer / .crt / .pem file')
     .action((o: { org: string; alias: string; file: string }) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, o.org);
+      withOrg(o.org, async (ctx, org) => {
         printJson(await importOrgCertificate(ctx, CLI_PRINCIPAL, org, { alias: o.alias, certificate: readCertificateFile(o.file) }));
       }),
     );
@@ -86,8 +84,7 @@ export function registerCertCommands(program: Command): void {
     .requiredOption('--org <slug>', 'organisation')
     .option('--kind <kind>', 'service or org (default: both, as far as the organisation offers them)')
     .action((o: { org: string; kind?: string }) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, o.org);
+      withOrg(o.org, async (ctx, org) => {
         if (o.kind !== undefined) {
           printJson(await listCertificateViews(ctx, CLI_PRINCIPAL, org, kindOf(o.kind)));
           return;

@@ -3,6 +3,9 @@ import { createContext } from '../app.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { ApiError } from '../admin/api-error.js';
+import { loadOrgFor } from '../admin/org-service.js';
+import { CLI_PRINCIPAL } from '../admin/principal.js';
+import type { Org } from '../store/orgs.js';
 
 /**
  * Runs one CLI action with a fresh context (migrated database) and closes it afterwards.
@@ -25,6 +28,11 @@ export async function withContext(action: (ctx: AppContext) => Promise<void>): P
   } finally {
     await ctx?.database.close();
   }
+}
+
+/** `withContext` for a command about one organisation: the org is loaded (404 when unknown) first. */
+export function withOrg(slug: string, action: (ctx: AppContext, org: Org) => Promise<void>): Promise<void> {
+  return withContext(async (ctx) => action(ctx, await loadOrgFor(ctx, CLI_PRINCIPAL, slug)));
 }
 
 export function printJson(value: unknown): void {

@@ -7,7 +7,7 @@ import { exportSpMetadata, MetadataExportError } from '../saml/metadata-export-f
 import { getMetadataSource, importIdpMetadata, updateMetadataSource } from '../saml/metadata-import-flow.js';
 import { refreshOrgMetadata } from '../saml/metadata-refresh.js';
 import { assertFederatedWebSsoAvailable } from '../saml/sso-config-service.js';
-import { printJson, withContext } from './cli-context.js';
+import { printJson, withContext, withOrg } from './cli-context.js';
 
 function readFile(file: string, field: string): Buffer {
   try {
@@ -49,8 +49,7 @@ export function registerMetadataCommands(program: Command): void {
     .command('source <slug>')
     .description('show where the org\'s IdP metadata comes from, its refresh schedule and last error')
     .action((slug: string) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, slug);
+      withOrg(slug, async (ctx, org) => {
         printJson(await getMetadataSource(ctx, CLI_PRINCIPAL, org));
       }),
     );
@@ -59,8 +58,7 @@ export function registerMetadataCommands(program: Command): void {
     .command('refresh <slug>')
     .description('fetch the followed metadata URL now')
     .action((slug: string) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, slug);
+      withOrg(slug, async (ctx, org) => {
         assertFederatedWebSsoAvailable(org);
         const result = await refreshOrgMetadata(ctx, org.id, 'admin');
         if (result.outcome === 'not-following') throw ApiError.conflict(`${slug} does not follow a metadata URL`);
@@ -73,8 +71,7 @@ export function registerMetadataCommands(program: Command): void {
     .command('unfollow <slug>')
     .description('stop following the metadata URL (configuration and certificates stay)')
     .action((slug: string) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, slug);
+      withOrg(slug, async (ctx, org) => {
         printJson(await updateMetadataSource(ctx, CLI_PRINCIPAL, org, { following: false }));
       }),
     );
@@ -85,8 +82,7 @@ export function registerMetadataCommands(program: Command): void {
     .option('--signed', 'sign it with the active service certificate')
     .option('--out <file>', 'write it to a file instead of standard output')
     .action((slug: string, o: { signed?: boolean; out?: string }) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, slug);
+      withOrg(slug, async (ctx, org) => {
         let xml: string;
         try {
           xml = await exportSpMetadata(ctx, org, { signed: o.signed === true });

@@ -4,7 +4,7 @@ import { ApiError } from '../admin/api-error.js';
 import { loadOrgFor } from '../admin/org-service.js';
 import { CLI_PRINCIPAL } from '../admin/principal.js';
 import { getSsoConfig, updateSsoConfig } from '../saml/sso-config-service.js';
-import { printJson, withContext } from './cli-context.js';
+import { printJson, withContext, withOrg } from './cli-context.js';
 
 /** Reads `--json <file>`, or standard input for `-`, as one JSON value. */
 function readJsonInput(source: string): unknown {
@@ -29,8 +29,7 @@ export function registerSsoCommands(program: Command): void {
     .command('show <slug>')
     .description('print the configuration in force (defaults when never saved)')
     .action((slug: string) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, slug);
+      withOrg(slug, async (ctx, org) => {
         printJson(await getSsoConfig(ctx, CLI_PRINCIPAL, org));
       }),
     );

@@ -10,9 +10,8 @@ import {
 } from '../accounts/account-service.js';
 import { importUsersCsv, type ImportLineError } from '../accounts/users-csv.js';
 import { ApiError } from '../admin/api-error.js';
-import { loadOrgFor } from '../admin/org-service.js';
 import { CLI_PRINCIPAL } from '../admin/principal.js';
-import { printJson, withContext } from './cli-context.js';
+import { printJson, withOrg } from './cli-context.js';
 
 /** A CSV file as text: UTF-8, or UTF-16LE with its BOM (the two encodings the guide names). */
 function readCsvFile(file: string): string {
@@ -32,8 +31,7 @@ export function registerUserCommands(program: Command): void {
     .option('--page <n>', 'page number', '1')
     .option('--page-size <n>', 'accounts per page', '50')
     .action((o: { org: string; q?: string; status?: string; page: string; pageSize: string }) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, o.org);
+      withOrg(o.org, async (ctx, org) => {
         printJson(
           await searchAccountsFor(ctx, CLI_PRINCIPAL, org, {
             ...(o.q !== undefined && { q: o.q }),
@@ -54,8 +52,7 @@ export function registerUserCommands(program: Command): void {
     .requiredOption('--lastname <name>')
     .option('--role <role>', 'member, orgAdmin or userAdmin', 'member')
     .action((o: { org: string; uid: string; email: string; firstname: string; lastname: string; role: string }) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, o.org);
+      withOrg(o.org, async (ctx, org) => {
         const { org: _org, ...body } = o;
         printJson(accountView(await createAccountFor(ctx, CLI_PRINCIPAL, org, body)));
       }),
@@ -70,8 +67,7 @@ export function registerUserCommands(program: Command): void {
       .description(`${name} an account, given its id, uid or e-mail`)
       .requiredOption('--org <slug>', 'the organisation')
       .action((ref: string, o: { org: string }) =>
-        withContext(async (ctx) => {
-          const org = await loadOrgFor(ctx, CLI_PRINCIPAL, o.org);
+        withOrg(o.org, async (ctx, org) => {
           const account = await findAccountByRef(ctx, CLI_PRINCIPAL, org, ref);
           printJson(accountView(await apply(ctx, CLI_PRINCIPAL, org, account.id)));
         }),
@@ -83,8 +79,7 @@ export function registerUserCommands(program: Command): void {
     .description('import a CSV file (all or nothing)')
     .requiredOption('--org <slug>', 'the organisation')
     .action((file: string, o: { org: string }) =>
-      withContext(async (ctx) => {
-        const org = await loadOrgFor(ctx, CLI_PRINCIPAL, o.org);
+      withOrg(o.org, async (ctx, org) => {
         try {
           printJson(await importUsersCsv(ctx, CLI_PRINCIPAL, org, readCsvFile(file)));
         } catch (err) {
