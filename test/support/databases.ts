@@ -21,55 +21,48 @@ export interface TestEngine {
   open(opts?: { migrate?: boolean }): Promise<TestDatabase>;
 }
 
+/** Opens (and migrates) the database at `url`; `drop` closes it, then `remove` deletes it. */
+async function openFresh(url: string, migrate: boolean, remove: () => void | Promise<void>): Promise<TestDatabase> {
+  const handle = openDatabase(url);
+  if (migrate) await migrateToLatest(handle.db, handle.dialect);
+  return {
+    handle,
+    url,
+    drop: async () => {
+      await handle.close().catch(() => {});
+      await remove();
+    },
+  };
+}
+
 const sqliteEngine: TestEngine = {
   name: 'sqlite',
   async open({ migrate = true } = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedbridge-test-'));
-    const url = `sqlite:${path.join(dir, 'test.db')}`;
-    const handle = openDatabase(url);
-    if (migrate) await migrateToLatest(handle.db, handle.dialect);
-    return {
-      handle,
-      url,
-      drop: async () => {
-        await handle.close().catch(() => {});
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return openFresh(`sqlite:${path.join(dir, 'test.db')}`, migrate, () => fs.rmSync(dir, { recursive: true, force: true }));
   },
 };
+
+/** One statement on a connection of its own to the base database (a database cannot create or drop itself). */
+async function adminQuery(baseUrl: string, statement: string): Promise<void> {
+  const c = new pg.Client({ connectionString: baseUrl });
+  await c.connect();
+  try {
+    await c.query(statement);
+  } finally {
+    await c.end();
+  }
+}
 
 function postgresEngine(baseUrl: string): TestEngine {
   return {
     name: 'postgres',
     async open({ migrate = true } = {}) {
       const name = `fedbridge_test_${crypto.randomBytes(6).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: baseUrl });
-      await admin.connect();
-      try {
-        await admin.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await admin.end();
-      }
+      await adminQuery(baseUrl, `CREATE DATABASE ${name}`);
       const u = new URL(baseUrl);
       u.pathname = `/${name}`;
-      const url = u.toString();
-      const handle = openDatabase(url);
-      if (migrate) await migrateToLatest(handle.db, handle.dialect);
-      return {
-        handle,
-        url,
-        drop: async () => {
-          await handle.close().catch(() => {});
-          const c = new pg.Client({ connectionString: baseUrl });
-          await c.connect();
-          try {
-            await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-          } finally {
-            await c.end();
-          }
-        },
-      };
+      return openFresh(u.toString(), migrate, () => adminQuery(baseUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
 }
