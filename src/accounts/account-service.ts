@@ -32,11 +32,11 @@ import {
   type AccountChanges,
 } from '../store/accounts.js';
 import { recordAudit } from '../store/audit.js';
-import { isUniqueViolation, type Dialect, type Executor } from '../store/database.js';
+import { onUniqueViolation, type Dialect, type Executor } from '../store/database.js';
 import type { Org } from '../store/orgs.js';
 import type { Database } from '../store/schema.js';
 import { emitAccountDeactivated } from './account-events.js';
-import type { AccountRole } from './provisioning-rules.js';
+import type { AccountRole, AccountStatus } from './provisioning-rules.js';
 import {
   createAccountSchema,
   patchAccountSchema,
@@ -157,7 +157,7 @@ export async function createAccountFor(ctx: AppContext, principal: Principal, or
     updateTimeStamp: input.updateTimeStamp ?? null,
     createdAt: now,
   };
-  try {
+  return onUniqueViolation(async () => {
     return await db.transaction().execute(async (trx) => {
       const created = await insertAccount(trx, account);
       await recordAudit(
@@ -167,10 +167,7 @@ export async function createAccountFor(ctx: AppContext, principal: Principal, or
       );
       return created;
     });
-  } catch (err) {
-    if (isUniqueViolation(err)) throw (await findIdentifierConflict(db, org.id, input)) ?? ApiError.conflict('the account changed concurrently; retry');
-    throw err;
-  }
+  }, async () => (await findIdentifierConflict(db, org.id, input)) ?? ApiError.conflict('the account changed concurrently; retry'));
 }
 
 /** What an audit entry shows of an account: everything but timestamps (nothing here is secret). */
@@ -236,7 +233,7 @@ export async function patchAccountFor(ctx: AppContext, principal: Principal, org
   if (conflict) throw conflict;
   const now = ctx.clock.now();
   const demotesAdmin = diff.changes.role !== undefined && account.role === 'orgAdmin';
-  try {
+  await onUniqueViolation(async () => {
     await db.transaction().execute(async (trx) => {
       if (demotesAdmin) await lockOrgAccounts(trx, ctx.database.dialect, org.id);
       const changed = await updateAccount(trx, org.id, account.id, diff.changes, now, { keepActiveOrgAdmin: demotesAdmin });
@@ -250,10 +247,7 @@ export async function patchAccountFor(ctx: AppContext, principal: Principal, org
         now,
       );
     });
-  } catch (err) {
-    if (isUniqueViolation(err)) throw (await findIdentifierConflict(db, org.id, diff.changes, account.id)) ?? ApiError.conflict('the account changed concurrently; retry');
-    throw err;
-  }
+  }, async () => (await findIdentifierConflict(db, org.id, diff.changes, account.id)) ?? ApiError.conflict('the account changed concurrently; retry'));
   return loadAccount(ctx, org, account.id);
 }
 
@@ -289,45 +283,35 @@ export async function deactivateInTransaction(
 }
 
 /** R-ACC-6: the account can no longer sign in, and its sessions and tokens are revoked at once. */
-export async function deactivateAccount(ctx: AppContext, principal: Principal, org: Org, id: string): Promise<Account> {
-  authorize(principal, 'users:manage', org.id);
-  const account = await loadAccount(ctx, org, id);
-  assertMayManageAccount(principal, account);
-  if (account.status === 'inactive') return account;
-  const now = ctx.clock.now();
-  await ctx.database.db.transaction().execute(async (trx) => {
-    if (!(await deactivateInTransaction(trx, ctx.database.dialect, org.id, account.id, now))) return;
-    await recordAudit(
-      trx,
-      {
-        orgId: org.id,
-        actor: principal.actor,
-        action: 'account.deactivate',
-        target: `account:${account.id}`,
-        details: { uid: account.uid, before: { status: 'active' }, after: { status: 'inactive' } },
-      },
-      now,
-    );
-  });
-  return loadAccount(ctx, org, account.id);
+export function deactivateAccount(ctx: AppContext, principal: Principal, org: Org, id: string): Promise<Account> {
+  return changeStatus(ctx, principal, org, id, 'inactive');
 }
 
-export async function reactivateAccount(ctx: AppContext, principal: Principal, org: Org, id: string): Promise<Account> {
+export function reactivateAccount(ctx: AppContext, principal: Principal, org: Org, id: string): Promise<Account> {
+  return changeStatus(ctx, principal, org, id, 'active');
+}
+
+/** One audit entry when the status changes; none when it already was `to` (or changed meanwhile). */
+async function changeStatus(ctx: AppContext, principal: Principal, org: Org, id: string, to: AccountStatus): Promise<Account> {
   authorize(principal, 'users:manage', org.id);
   const account = await loadAccount(ctx, org, id);
   assertMayManageAccount(principal, account);
-  if (account.status === 'active') return account;
+  if (account.status === to) return account;
   const now = ctx.clock.now();
   await ctx.database.db.transaction().execute(async (trx) => {
-    if (!(await setAccountStatus(trx, org.id, account.id, 'active', now))) return;
+    const changed =
+      to === 'inactive'
+        ? await deactivateInTransaction(trx, ctx.database.dialect, org.id, account.id, now)
+        : await setAccountStatus(trx, org.id, account.id, 'active', now);
+    if (!changed) return;
     await recordAudit(
       trx,
       {
         orgId: org.id,
         actor: principal.actor,
-        action: 'account.reactivate',
+        action: to === 'inactive' ? 'account.deactivate' : 'account.reactivate',
         target: `account:${account.id}`,
-        details: { uid: account.uid, before: { status: 'inactive' }, after: { status: 'active' } },
+        details: { uid: account.uid, before: { status: account.status }, after: { status: to } },
       },
       now,
     );

@@ -39,7 +39,7 @@ import {
   type AccountChanges,
 } from '../store/accounts.js';
 import { recordAudit } from '../store/audit.js';
-import { isUniqueViolation } from '../store/database.js';
+import { onUniqueViolation } from '../store/database.js';
 import type { Org } from '../store/orgs.js';
 import { resolveAttributeName } from './attribute-mapper.js';
 import { deactivateInTransaction, diffAccount } from './account-service.js';
@@ -337,7 +337,9 @@ export async function importUsersCsv(ctx: AppContext, principal: Principal, org:
   }
 
   const summary: ImportSummary = { created: 0, updated: 0, unchanged: 0, deactivated: 0, reactivated: 0, ignoredColumns };
-  try {
+  // Validation saw a consistent final state, so a unique violation is a concurrent change or
+  // lines that swap identifiers between accounts (which needs two imports).
+  await onUniqueViolation(async () => {
     await db.transaction().execute(async (trx) => {
       await lockOrgAccounts(trx, ctx.database.dialect, org.id);
       for (const plan of plans) {
@@ -369,14 +371,9 @@ export async function importUsersCsv(ctx: AppContext, principal: Principal, org:
         );
       }
     });
-  } catch (err) {
-    if (isUniqueViolation(err)) {
-      // Validation saw a consistent final state, so this is a concurrent change or lines that
-      // swap identifiers between accounts (which needs two imports).
-      throw ApiError.conflict('a uid, e-mail or ssoid of the file was taken meanwhile (or lines swap them between accounts); nothing was imported');
-    }
-    throw err;
-  }
+  }, () =>
+    ApiError.conflict('a uid, e-mail or ssoid of the file was taken meanwhile (or lines swap them between accounts); nothing was imported'),
+  );
   return summary;
 }
 

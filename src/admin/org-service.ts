@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { AppContext } from '../app-context.js';
 import { recordAudit } from '../store/audit.js';
-import { isUniqueViolation } from '../store/database.js';
+import { onUniqueViolation } from '../store/database.js';
 import {
   findClaimedDomains,
   findOrgBySlug,
@@ -56,7 +56,7 @@ export async function createOrg(ctx: AppContext, principal: Principal, body: unk
   const domains = [...new Set([input.slug, ...input.domains])];
   await assertDomainsFree(ctx, domains);
   const now = ctx.clock.now();
-  try {
+  return onUniqueViolation(async () => {
     return await ctx.database.db.transaction().execute(async (trx) => {
       const org = await insertOrg(trx, {
         id: crypto.randomUUID(),
@@ -75,10 +75,7 @@ export async function createOrg(ctx: AppContext, principal: Principal, body: unk
       );
       return org;
     });
-  } catch (err) {
-    if (isUniqueViolation(err)) throw ApiError.conflict(`an organisation or domain ${input.slug} already exists`, 'slug');
-    throw err;
-  }
+  }, () => ApiError.conflict(`an organisation or domain ${input.slug} already exists`, 'slug'));
 }
 
 export async function listOrgsFor(ctx: AppContext, principal: Principal): Promise<Org[]> {
@@ -105,7 +102,7 @@ export async function patchOrg(ctx: AppContext, principal: Principal, slug: stri
   );
   if (changedKeys.length === 0) return org; // nothing changed: no write, no audit entry
   const now = ctx.clock.now();
-  try {
+  await onUniqueViolation(async () => {
     await ctx.database.db.transaction().execute(async (trx) => {
       await updateOrg(trx, org.id, changes, now);
       await recordAudit(
@@ -123,9 +120,6 @@ export async function patchOrg(ctx: AppContext, principal: Principal, slug: stri
         now,
       );
     });
-  } catch (err) {
-    if (isUniqueViolation(err)) throw ApiError.conflict('a domain already belongs to another organisation', 'domains');
-    throw err;
-  }
+  }, () => ApiError.conflict('a domain already belongs to another organisation', 'domains'));
   return (await findOrgBySlug(ctx.database.db, org.slug))!;
 }

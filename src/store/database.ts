@@ -64,3 +64,16 @@ export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
+
+/**
+ * Runs `work`; when the database refuses it with a unique violation (a write that lost a race
+ * against an invariant the database holds) the error `conflict()` gives is thrown instead.
+ */
+export async function onUniqueViolation<T>(work: () => Promise<T>, conflict: () => Error | Promise<Error>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw await conflict();
+    throw err;
+  }
+}
