@@ -34,7 +34,7 @@ import {
   type CertificateRecord,
   type OrgCertificateSource,
 } from '../store/certificates.js';
-import { isUniqueViolation, type Executor } from '../store/database.js';
+import { onUniqueViolation, type Executor } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import { bumpOrgVersion, type Org } from '../store/orgs.js';
 import { CertificateInputError } from './certificate-input-error.js';
@@ -64,6 +64,21 @@ export interface CertificateFile {
 const OPTION_OF_KIND: Record<CertificateKind, SsoOption> = { service: 'serviceCertificates', org: 'orgCertificates' };
 const NOUN: Record<CertificateKind, string> = { service: 'service certificate', org: 'organisation certificate' };
 const AUDIT_PREFIX: Record<CertificateKind, string> = { service: 'serviceCertificate', org: 'orgCertificate' };
+
+/** What every certificate change writes in its transaction: the org's new version (caches see they are stale) and one audit entry. */
+async function recordCertificateChange(
+  trx: Executor,
+  principal: Principal,
+  org: Org,
+  kind: CertificateKind,
+  verb: string,
+  id: string,
+  details: Record<string, unknown>,
+  now: number,
+): Promise<void> {
+  await bumpOrgVersion(trx, org.id, now);
+  await recordAudit(trx, { orgId: org.id, actor: principal.actor, action: `${AUDIT_PREFIX[kind]}.${verb}`, target: `${AUDIT_PREFIX[kind]}:${id}`, details }, now);
+}
 const WHO_SEES: Record<CertificateKind, string> = {
   service: 'SSO organisations',
   org: 'SSO organisations and Delegated Authentication organisations',
@@ -113,6 +128,15 @@ function gate(principal: Principal, org: Org, kind: CertificateKind, capability:
 function rethrowInput(err: unknown): never {
   if (err instanceof CertificateInputError) throw ApiError.invalid(err.field, err.message);
   throw err;
+}
+
+/** An uploaded certificate (PEM text, base64 DER or file bytes), or 422 naming the field. */
+function parseUpload(certificate: string | Buffer): { der: Buffer; pem: string } {
+  try {
+    return parseCertificateUpload(certificate);
+  } catch (err) {
+    rethrowInput(err);
+  }
 }
 
 function limitReached(kind: CertificateKind): ApiError {
@@ -222,28 +246,14 @@ export async function createServiceCertificate(ctx: AppContext, principal: Princ
   };
   const privateKeySealed = seal(ctx.masterKey, generated.privateKeyPem, serviceKeyAssociatedData(id));
 
-  try {
+  await onUniqueViolation(async () => {
     await ctx.database.db.transaction().execute(async (trx) => {
       await lockOrgCertificates(trx, ctx.database.dialect, org.id);
       record.active = await checkRoom(trx, 'service', org, input.alias);
       await insertServiceCertificate(trx, { ...record, privateKeySealed });
-      await bumpOrgVersion(trx, org.id, now);
-      await recordAudit(
-        trx,
-        {
-          orgId: org.id,
-          actor: principal.actor,
-          action: 'serviceCertificate.generate',
-          target: `serviceCertificate:${id}`,
-          details: { after: { ...auditSummary(record), keySize: details.keySize } },
-        },
-        now,
-      );
+      await recordCertificateChange(trx, principal, org, 'service', 'generate', id, { after: { ...auditSummary(record), keySize: details.keySize } }, now);
     });
-  } catch (err) {
-    if (isUniqueViolation(err)) throw aliasTaken('service', input.alias);
-    throw err;
-  }
+  }, () => aliasTaken('service', input.alias));
   return certificateView(record, now);
 }
 
@@ -254,12 +264,7 @@ export async function createServiceCertificate(ctx: AppContext, principal: Princ
 export async function importOrgCertificate(ctx: AppContext, principal: Principal, org: Org, body: unknown): Promise<CertificateView> {
   gate(principal, org, 'org', 'org:configure');
   const input = parseInput(importSchema, body);
-  let parsed: { der: Buffer; pem: string };
-  try {
-    parsed = parseCertificateUpload(input.certificate);
-  } catch (err) {
-    rethrowInput(err);
-  }
+  const parsed = parseUpload(input.certificate);
   const now = ctx.clock.now();
   const details = describeCertificate(parsed.der, now);
   const record: CertificateRecord = {
@@ -274,7 +279,7 @@ export async function importOrgCertificate(ctx: AppContext, principal: Principal
     createdAt: now,
     source: 'upload',
   };
-  try {
+  await onUniqueViolation(async () => {
     await ctx.database.db.transaction().execute(async (trx) => {
       await lockOrgCertificates(trx, ctx.database.dialect, org.id);
       const existing = await findOrgCertificateByFingerprint(trx, org.id, record.fingerprintSha256);
@@ -283,23 +288,10 @@ export async function importOrgCertificate(ctx: AppContext, principal: Principal
       }
       record.active = await checkRoom(trx, 'org', org, input.alias);
       await insertOrgCertificate(trx, { ...record, source: 'upload' });
-      await bumpOrgVersion(trx, org.id, now);
-      await recordAudit(
-        trx,
-        {
-          orgId: org.id,
-          actor: principal.actor,
-          action: 'orgCertificate.import',
-          target: `orgCertificate:${record.id}`,
-          details: { after: { ...auditSummary(record), subject: details.subject, weak: details.weak, expired: details.expired } },
-        },
-        now,
-      );
+      const after = { ...auditSummary(record), subject: details.subject, weak: details.weak, expired: details.expired };
+      await recordCertificateChange(trx, principal, org, 'org', 'import', record.id, { after }, now);
     });
-  } catch (err) {
-    if (isUniqueViolation(err)) throw ApiError.conflict('a certificate with this alias or fingerprint already exists in this organisation', 'alias');
-    throw err;
-  }
+  }, () => ApiError.conflict('a certificate with this alias or fingerprint already exists in this organisation', 'alias'));
   return certificateView(record, now);
 }
 
@@ -327,12 +319,7 @@ export async function importOrgCertificateFromMetadata(
   org: Org,
   input: { certificate: string | Buffer; alias?: string },
 ): Promise<MetadataCertificateImport> {
-  let parsed: { der: Buffer; pem: string };
-  try {
-    parsed = parseCertificateUpload(input.certificate);
-  } catch (err) {
-    rethrowInput(err);
-  }
+  const parsed = parseUpload(input.certificate);
   const now = ctx.clock.now();
   const fingerprint = fingerprintHex(parsed.der);
   await lockOrgCertificates(trx, ctx.database.dialect, org.id);
@@ -411,18 +398,7 @@ export async function removeCertificate(ctx: AppContext, principal: Principal, o
         `${NOUN[kind]} "${record.alias}" is the active one and cannot be removed; activate another ${NOUN[kind]} first`,
       );
     }
-    await bumpOrgVersion(trx, org.id, now);
-    await recordAudit(
-      trx,
-      {
-        orgId: org.id,
-        actor: principal.actor,
-        action: `${AUDIT_PREFIX[kind]}.remove`,
-        target: `${AUDIT_PREFIX[kind]}:${id}`,
-        details: { before: auditSummary(record) },
-      },
-      now,
-    );
+    await recordCertificateChange(trx, principal, org, kind, 'remove', id, { before: auditSummary(record) }, now);
   });
 }
 
@@ -445,21 +421,10 @@ export async function setActiveCertificate(
     if (target.active) return target;
     const previous = (await listCertificates(trx, kind, org.id)).find((c) => c.active);
     if (!(await activateCertificate(trx, kind, org.id, id))) throw ApiError.notFound(`${NOUN[kind]} ${id}`);
-    await bumpOrgVersion(trx, org.id, now);
-    await recordAudit(
-      trx,
-      {
-        orgId: org.id,
-        actor: principal.actor,
-        action: `${AUDIT_PREFIX[kind]}.activate`,
-        target: `${AUDIT_PREFIX[kind]}:${id}`,
-        details: {
+    await recordCertificateChange(trx, principal, org, kind, 'activate', id, {
           before: { active: previous ? { id: previous.id, alias: previous.alias } : null },
           after: { active: { id: target.id, alias: target.alias } },
-        },
-      },
-      now,
-    );
+        }, now);
     return { ...target, active: true };
   });
   return certificateView(record, now);

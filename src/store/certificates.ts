@@ -30,16 +30,7 @@ export interface CertificateRecord {
   source?: OrgCertificateSource;
 }
 
-export interface NewCertificate {
-  id: string;
-  orgId: string;
-  alias: string;
-  certificatePem: string;
-  fingerprintSha256: string;
-  notAfter: number;
-  active: boolean;
-  createdAt: number;
-}
+export type NewCertificate = Omit<CertificateRecord, 'kind' | 'source'>;
 
 /** A service certificate's sealed private key, for the key provider only. */
 export interface ServiceKeyMaterial {
@@ -153,40 +144,34 @@ export async function findOrgCertificateByFingerprint(db: Executor, orgId: strin
   return row && toRecord('org', row);
 }
 
+/** The columns both tables share, as a row. */
+function commonValues(cert: NewCertificate) {
+  return {
+    id: cert.id,
+    org_id: cert.orgId,
+    alias: cert.alias,
+    certificate_pem: cert.certificatePem,
+    fingerprint_sha256: cert.fingerprintSha256,
+    not_after: cert.notAfter,
+    active: cert.active ? 1 : 0,
+    created_at: cert.createdAt,
+  };
+}
+
 export async function insertServiceCertificate(
   db: Executor,
   cert: NewCertificate & { privateKeySealed: string },
 ): Promise<void> {
   await db
     .insertInto('service_certificates')
-    .values({
-      id: cert.id,
-      org_id: cert.orgId,
-      alias: cert.alias,
-      certificate_pem: cert.certificatePem,
-      private_key_sealed: cert.privateKeySealed,
-      fingerprint_sha256: cert.fingerprintSha256,
-      not_after: cert.notAfter,
-      active: cert.active ? 1 : 0,
-      created_at: cert.createdAt,
-    })
+    .values({ ...commonValues(cert), private_key_sealed: cert.privateKeySealed })
     .execute();
 }
 
 export async function insertOrgCertificate(db: Executor, cert: NewCertificate & { source: OrgCertificateSource }): Promise<void> {
   await db
     .insertInto('org_certificates')
-    .values({
-      id: cert.id,
-      org_id: cert.orgId,
-      alias: cert.alias,
-      certificate_pem: cert.certificatePem,
-      fingerprint_sha256: cert.fingerprintSha256,
-      not_after: cert.notAfter,
-      active: cert.active ? 1 : 0,
-      source: cert.source,
-      created_at: cert.createdAt,
-    })
+    .values({ ...commonValues(cert), source: cert.source })
     .execute();
 }
 
