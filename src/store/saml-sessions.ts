@@ -34,19 +34,7 @@ function toSession(row: Selectable<SamlSessionsTable>): SamlSession {
   };
 }
 
-export async function createSession(
-  db: Executor,
-  s: {
-    idHash: string;
-    orgId: string;
-    accountId: string;
-    nameId: string;
-    nameIdFormat: string | null;
-    sessionIndex: string | null;
-    createdAt: number;
-    expiresAt: number;
-  },
-): Promise<SamlSession> {
+export async function createSession(db: Executor, s: Omit<SamlSession, 'revokedAt'>): Promise<SamlSession> {
   await db
     .insertInto('saml_sessions')
     .values({

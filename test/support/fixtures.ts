@@ -31,6 +31,15 @@ export async function createApiKey(t: TestApp, slug: string, role: string, label
   return r.body.key as string;
 }
 
+/** The accounts and the audit log, to prove a refused request changed neither. */
+export async function accountsAndAudit(t: TestApp) {
+  const db = t.ctx.database.db;
+  return {
+    accounts: await db.selectFrom('accounts').selectAll().orderBy('id').execute(),
+    audit: await db.selectFrom('audit_log').selectAll().orderBy('seq').execute(),
+  };
+}
+
 export async function auditCount(t: TestApp): Promise<number> {
   const r = await t.ctx.database.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(r.n);

@@ -4,19 +4,13 @@ import request from 'supertest';
 import { onAccountDeactivated } from '../../../src/accounts/account-events.js';
 import { createSession, findActiveSession } from '../../../src/store/saml-sessions.js';
 import { testEngines } from '../../support/databases.js';
-import { auditCount, auth, createApiKey } from '../../support/fixtures.js';
+import { accountsAndAudit, auditCount, auth, createApiKey } from '../../support/fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 
 const BASE = '/api/v1/orgs/acme.com/users';
 
 /** Rows that must stay untouched when a request is refused. */
-async function snapshot(t: TestApp) {
-  const db = t.ctx.database.db;
-  return {
-    accounts: await db.selectFrom('accounts').selectAll().orderBy('id').execute(),
-    audit: await db.selectFrom('audit_log').selectAll().orderBy('seq').execute(),
-  };
-}
+const snapshot = accountsAndAudit;
 
 for (const engine of testEngines()) {
   describe(`users API (R-ACC-7) [${engine.name}]`, () => {

@@ -3,18 +3,13 @@ import { parse } from 'csv-parse/sync';
 import request from 'supertest';
 import { USER_CSV_COLUMNS } from '../../../src/accounts/users-csv.js';
 import { testEngines } from '../../support/databases.js';
-import { auth, createApiKey } from '../../support/fixtures.js';
+import { accountsAndAudit, auth, createApiKey } from '../../support/fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 
 const BASE = '/api/v1/orgs/acme.com/users';
 
-async function snapshot(t: TestApp) {
-  const db = t.ctx.database.db;
-  return {
-    accounts: await db.selectFrom('accounts').selectAll().orderBy('id').execute(),
-    audit: await db.selectFrom('audit_log').selectAll().orderBy('seq').execute(),
-  };
-}
+/** Rows that must stay untouched when a request is refused. */
+const snapshot = accountsAndAudit;
 
 for (const engine of testEngines()) {
   describe(`users CSV import/export (R-ACC-7) [${engine.name}]`, () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import crypto, { X509Certificate } from 'node:crypto';
+import type { Response } from 'superagent';
 import request from 'supertest';
 import { open } from '../../../src/crypto/envelope.js';
 import { createOrgKeyProvider } from '../../../src/certs/org-key-provider.js';
@@ -8,6 +9,13 @@ import { testEngines } from '../../support/databases.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 import { OpensslWorkspace, opensslField } from '../../unit/certs/openssl-fixtures.js';
 import { auditCount, auth, dumpAllTables, newOrg, orgVersion, snapshot } from './cert-fixtures.js';
+
+/** Collects a response body as bytes (supertest would decode it as text). */
+function binaryBody(res: Response, cb: (err: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (d: Buffer) => chunks.push(d));
+  res.on('end', () => cb(null, Buffer.concat(chunks)));
+}
 
 /**
  * The certificate admin API (R-CERT-1 … R-CERT-4, Appendix A) through the real app on every
@@ -87,11 +95,7 @@ describe('certificate admin API', function () {
           .get(`${base(slug, 'service-certificates')}/${c.id}/export?format=der`)
           .set(auth(key))
           .buffer(true)
-          .parse((res, cb) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (d: Buffer) => chunks.push(d));
-            res.on('end', () => cb(null, Buffer.concat(chunks)));
-          })
+          .parse(binaryBody)
           .expect(200);
         assert.equal(derRes.headers['content-type'], 'application/pkix-cert');
         assert.equal(derRes.headers['content-disposition'], 'attachment; filename="sp-2026.cer"');
@@ -270,11 +274,7 @@ describe('certificate admin API', function () {
           .get(`${base(a.slug, 'certificates')}/${b64.body.id}/export?format=der`)
           .set(auth(a.key))
           .buffer(true)
-          .parse((res, cb) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (d: Buffer) => chunks.push(d));
-            res.on('end', () => cb(null, Buffer.concat(chunks)));
-          })
+          .parse(binaryBody)
           .expect(200);
         assert.ok((exported.body as Buffer).equals(der(idp[1]!.certPem)));
         const pemExport = await request(t.app).get(`${base(a.slug, 'certificates')}/${pemJson.body.id}/export`).set(auth(a.key)).buffer(true).expect(200);
