@@ -60,6 +60,7 @@ export interface ProvisioningWarning {
 }
 
 export type SigninReason =
+  | 'administrator-not-updated'
   | 'auto-update-off'
   | 'no-update-timestamp'
   | 'update-timestamp-unparsable'
@@ -90,6 +91,9 @@ export type AccountLookupKey = { by: 'ssoid'; value: string } | { by: 'nameId'; 
 
 export const DEFAULT_IM_LOGGING_ENABLED = 'false';
 export const DEFAULT_IM_LOGGING_ENDPOINT = 'wbx_default_endpoint';
+
+/** Accounts SSO signs in but never alters. */
+const ADMIN_ROLES: ReadonlySet<AccountRole> = new Set<AccountRole>(['orgAdmin', 'userAdmin']);
 
 /** What a sign-in creates and updates in `attributes`, in table order: all but the core and `groupid`. */
 const NOT_UPDATED: ReadonlySet<AttributeName> = new Set<AttributeName>([...CORE_ATTRIBUTES, 'groupid']);
@@ -122,9 +126,8 @@ export function emailDomain(email: string): string | null {
  * @throws SsoError SSO_UID_DOMAIN, SSO_ACCOUNT_INACTIVE, SSO_NO_ACCOUNT, SSO_MISSING_ATTRIBUTE, SSO_DOMAIN
  */
 export function decideProvisioning(input: ProvisioningInput): ProvisioningDecision {
-  const { existing, mapped, nameId, org, config } = input;
-  const a = mapped.attributes;
-  const ssoid = a.ssoid ?? null;
+  const { existing, mapped, nameId, config } = input;
+  const ssoid = mapped.attributes.ssoid ?? null;
 
   // The guide: uids need the e-mail domain, so with the suffix removed the user can only be
   // identified by ssoid — refuse before anything else rather than match the wrong account.
@@ -201,6 +204,10 @@ function decideUpdate(existing: ExistingAccount, { mapped, org, config }: Provis
   const warnings: ProvisioningWarning[] = [];
   const signin = (reason: SigninReason): ProvisioningDecision => ({ action: 'signin', account: existing, reason, warnings });
 
+  // "No administrator ever created or altered by SSO" (issue 7, R-ACC-3/4): an IdP that controls
+  // the assertion must not rewrite who an administrator is (e.g. move its e-mail), so admins sign
+  // in as they are and only the users API changes them.
+  if (ADMIN_ROLES.has(existing.role)) return signin('administrator-not-updated');
   if (!config.autoAccountUpdate) return signin('auto-update-off');
   if (a.updateTimeStamp === undefined) return signin('no-update-timestamp');
   const stamp = parseTimestamp(mapped, warnings);
@@ -237,8 +244,7 @@ function decideUpdate(existing: ExistingAccount, { mapped, org, config }: Provis
   }
   changed.push('updateTimeStamp');
 
-  // Administrators may be updated like anyone else, but only through AccountFields, which
-  // carries no role or status: SSO never changes a role (R-ACC-4).
+  // AccountFields carries no role or status either: SSO never changes them (R-ACC-4).
   return { action: 'update', account: existing, fields, changed, warnings };
 }
 

@@ -177,15 +177,23 @@ for (const engine of testEngines()) {
       assert.deepEqual(a.attributes, { groupid: 'G1', jobTitle: 'CTO' });
     });
 
-    it("never changes an administrator's role or status", async () => {
-      const admin = await seed({ role: 'orgAdmin' });
-      const r = await provision({ ...REQUIRED, firstname: 'Johnny', role: 'member', updateTimeStamp: String(T + 1) });
-      assert.equal(r.action, 'update');
-      const a = await reload(admin.id);
-      assert.equal(a.firstname, 'Johnny');
-      assert.equal(a.role, 'orgAdmin');
-      assert.equal(a.status, 'active');
-    });
+    for (const role of ['orgAdmin', 'userAdmin'] as const) {
+      it(`signs a ${role} in without altering it, even with a newer updateTimeStamp`, async () => {
+        const admin = await seed({ role, attributes: { city: 'Paris' } });
+        const before = await snapshot();
+        const r = await provision(
+          { ...REQUIRED, firstname: 'Johnny', email: 'johnny@acme.org', city: 'Lyon', ssoid: 'S-admin', role: 'member', updateTimeStamp: String(T + 1) },
+          { nameId: 'jdoe' },
+        );
+        assert.deepEqual([r.action, r.account.id], ['signin', admin.id]);
+        assert.deepEqual(await snapshot(), before, 'no account change, no audit entry');
+        const a = await reload(admin.id);
+        assert.deepEqual(
+          { firstname: a.firstname, email: a.email, ssoId: a.ssoId, role: a.role, status: a.status, attributes: a.attributes, updateTimeStamp: a.updateTimeStamp },
+          { firstname: 'John', email: 'jdoe@acme.com', ssoId: null, role, status: 'active', attributes: { city: 'Paris' }, updateTimeStamp: T },
+        );
+      });
+    }
 
     it('refuses a foreign e-mail domain on create and on update, writing nothing', async () => {
       const before = await snapshot();

@@ -327,20 +327,49 @@ describe('accounts/provisioning-rules', () => {
     });
   });
 
-  describe('administrators', () => {
+  describe('administrators are never altered by SSO', () => {
+    // Every newer-timestamp form that updates a member (see the update table) must leave an admin as is.
+    const newer: Array<[string, string]> = [
+      ['epoch ms', String(T + 1000)],
+      ['UTC ISO', '2013-10-30T13:07:08Z'],
+      ['LDIF', '20131030130708Z'],
+    ];
     for (const role of ['orgAdmin', 'userAdmin'] as const) {
-      it(`${role} signs in and its profile may update, but role and status are never in the fields`, () => {
+      for (const [format, stamp] of newer) {
+        it(`${role} with a newer updateTimeStamp (${format}) signs in unchanged`, () => {
+          const existing = account({ role, attributes: { city: 'Paris' } });
+          const attrs = {
+            ...REQUIRED,
+            firstname: 'Jo',
+            lastname: 'Smith',
+            email: 'jo.smith@example.org',
+            city: 'Lyon',
+            ssoid: 'S-admin',
+            role: 'member',
+            updateTimeStamp: stamp,
+          };
+          const d = expectAction(decide({ existing, attrs }), 'signin');
+          assert.equal(d.reason, 'administrator-not-updated');
+          assert.equal(d.account, existing);
+          assert.deepEqual(existing, account({ role, attributes: { city: 'Paris' } }), 'the input account is not mutated');
+          // The same assertion does update a plain member, so the admin rule is what held it back.
+          assert.equal(decide({ existing: account({ attributes: { city: 'Paris' } }), attrs }).action, 'update');
+        });
+      }
+
+      it(`${role}: no refusal for what an update would have refused (foreign e-mail domain)`, () => {
+        const d = decide({ existing: account({ role }), attrs: { ...REQUIRED, email: 'jdoe@other.com', updateTimeStamp: String(T + 1000) } });
+        assert.equal(d.action === 'signin' && d.reason, 'administrator-not-updated');
+      });
+
+      it(`${role}: with auto update off, or without a timestamp, still signs in unchanged`, () => {
         const existing = account({ role });
-        const d = expectAction(
-          decide({ existing, attrs: { ...REQUIRED, firstname: 'Jo', role: 'member', updateTimeStamp: String(T + 1000) } }),
-          'update',
-        );
-        assert.equal(d.fields.firstname, 'Jo');
-        assert.ok(!('role' in d.fields) && !('status' in d.fields));
-        assert.ok(!d.changed.includes('role'));
-        assert.equal(d.account.role, role);
-        assert.equal(existing.role, role);
         assert.equal(decide({ existing, config: { autoAccountUpdate: false } }).action, 'signin');
+        assert.equal(decide({ existing }).action, 'signin');
+      });
+
+      it(`${role}: still refused when bound to another ssoid`, () => {
+        assertSsoError(() => decide({ existing: account({ role, ssoId: 'S-other' }), attrs: { ...REQUIRED, ssoid: 'S-1' } }), 'SSO_NO_ACCOUNT');
       });
     }
   });
