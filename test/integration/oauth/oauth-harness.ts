@@ -50,6 +50,9 @@ export async function listen(t: TestApp, org: { id: string; slug: string }, opts
   const server: Server = await new Promise((resolve) => {
     const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
   });
+  // Suites block the event loop (spawnSync of the CLI): an idle keep-alive socket whose server
+  // timer fires late would be closed under the next request (ECONNRESET). close() ends them all.
+  server.keepAliveTimeout = 10 * 60_000;
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const fetchLocal: client.CustomFetch = (url, options) => fetch(url.replace(ISSUER, base), options as RequestInit);
   return {
