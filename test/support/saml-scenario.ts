@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
-import { DOMParser } from '@xmldom/xmldom';
+import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import type { Element } from '@xmldom/xmldom';
 import request from 'supertest';
 import type { ManualClock } from '../../src/clock.js';
@@ -25,6 +25,7 @@ import { TestIdp, type BuildResponseOptions, type BuiltResponse } from './test-i
 
 export const SESSION_COOKIE = 'fedbridge_session';
 const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const XENC = 'http://www.w3.org/2001/04/xmlenc#';
 
 export { auth } from './fixtures.js';
 
@@ -400,6 +401,34 @@ export async function assertSignedIn(
   assert.ok(account, 'the session belongs to an account of the org');
   assert.equal(account.org_id, s.orgId);
   return { session, account };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tampering with ciphertext (the Jager–Somorovsky attacker on unauthenticated AES-CBC)
+
+/**
+ * Flips one bit of the AES-CBC content ciphertext (IV ‖ blocks) of the Response's one
+ * EncryptedAssertion, as an attacker probing for a padding or parse oracle would:
+ * - `padding`: the top bit of the last byte of the block before the last, so the last
+ *   plaintext byte (the XML Encryption padding length) becomes ≥ 128 — a padding error;
+ * - `plaintext`: the low bit of the first IV byte, so the plaintext starts with `=` instead
+ *   of `<` — valid UTF-8 with correct padding that is no longer XML.
+ */
+export function tamperCbcCiphertext(xml: string, how: 'padding' | 'plaintext'): string {
+  const doc = new DOMParser().parseFromString(xml, 'text/xml');
+  const encryptedData = doc.getElementsByTagNameNS(XENC, 'EncryptedData')[0];
+  assert.ok(encryptedData, 'no xenc:EncryptedData to tamper with');
+  const method = Array.from(encryptedData.childNodes).find((n): n is Element => n.nodeType === 1 && (n as Element).localName === 'EncryptionMethod');
+  assert.match(method?.getAttribute('Algorithm') ?? '', /#aes\d+-cbc$/, 'the content is not AES-CBC');
+  const cipherData = Array.from(encryptedData.childNodes).find((n): n is Element => n.nodeType === 1 && (n as Element).localName === 'CipherData');
+  const cipherValue = cipherData?.getElementsByTagNameNS(XENC, 'CipherValue')[0];
+  assert.ok(cipherValue, 'no CipherData/CipherValue in EncryptedData');
+  const data = Buffer.from((cipherValue.textContent ?? '').replace(/\s+/g, ''), 'base64');
+  assert.ok(data.length >= 48 && data.length % 16 === 0, 'IV and at least two blocks');
+  if (how === 'padding') data[data.length - 17]! ^= 0x80;
+  else data[0]! ^= 0x01;
+  cipherValue.textContent = data.toString('base64');
+  return new XMLSerializer().serializeToString(doc);
 }
 
 // ---------------------------------------------------------------------------------------------

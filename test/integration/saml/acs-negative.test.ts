@@ -14,7 +14,7 @@ import { createApp } from '../../../src/app.js';
 import { newSamlId } from '../../../src/saml/authn-request.js';
 import { AUTHN_CONTEXT, DSIG_ALG, NS, STATUS } from '../../../src/saml/namespaces.js';
 import { testEngines } from '../../support/databases.js';
-import { assertRefused, assertSignedIn, ssoOutcome, startSamlScenario, type SamlScenario } from '../../support/saml-scenario.js';
+import { assertRefused, assertSignedIn, ssoOutcome, startSamlScenario, tamperCbcCiphertext, type SamlScenario } from '../../support/saml-scenario.js';
 import { generateTestKeyPair } from '../../support/test-idp.js';
 
 const MINUTE = 60_000;
@@ -210,6 +210,27 @@ for (const engine of testEngines()) {
       it('accepts the same assertion encrypted to our exported service certificate (control)', async () => {
         const u = s.user('enc');
         await assertSignedIn(s, await s.signIn({ ...u, encryptTo: { certPem: s.serviceCertPem } }), { nameId: u.nameId });
+      });
+
+      it('answers exactly SSO_DECRYPT to tampered AES-128-CBC ciphertext in an unsigned Response: bad padding and garbage plaintext alike', async () => {
+        // Jager–Somorovsky: without a Response signature the ciphertext is unauthenticated, so
+        // "bad padding" and "plaintext is not XML" must look the same to the sender (one code);
+        // only the log tells them apart.
+        const aes128cbc = { certPem: s.serviceCertPem, algorithms: { content: 'aes128-cbc' as const } };
+        const causes = { padding: /invalid padding/, plaintext: /SSO_MALFORMED/ } as const;
+        for (const how of ['padding', 'plaintext'] as const) {
+          const login = await s.startLogin();
+          const built = await s.buildResponse({ inResponseTo: login.requestId, encryptTo: aes128cbc });
+          const r = await s.post(b64(tamperCbcCiphertext(built.xml, how)), login.relayState);
+          assertRefused(r, 'SSO_DECRYPT', `${how} tampered`);
+          const correlationId = !r.outcome.ok ? r.outcome.correlationId : undefined;
+          assert.ok(correlationId, 'a correlation id');
+          const logged = s.t.logs.lines.filter((line) => line.includes(correlationId)).join('\n');
+          assert.match(logged, causes[how], `${how}: the log keeps the cause`);
+        }
+        // Control: the same untampered AES-128-CBC Response signs in.
+        const u = s.user('cbc');
+        await assertSignedIn(s, await s.signIn({ ...u, encryptTo: aes128cbc }), { nameId: u.nameId });
       });
 
       it('refuses two Assertions [SSO_MALFORMED]', async () => {

@@ -20,6 +20,7 @@ import { DSIG_ALG, NS } from '../../../../src/saml/namespaces.js';
 import { SsoError, type SsoErrorCode } from '../../../../src/saml/sso-error.js';
 import { childElements, textContent } from '../../../../src/xml/dom.js';
 import { TestIdp, encryptElement, generateTestKeyPair, signElementById } from '../../../support/test-idp.js';
+import { tamperCbcCiphertext } from '../../../support/saml-scenario.js';
 import { FakeAcsBackend, IDP_ENTITY_ID, NOW, responseOptions, settings } from './acs-fixtures.js';
 
 const idp = new TestIdp({ entityId: IDP_ENTITY_ID });
@@ -119,28 +120,53 @@ describe('ACS signature steps', function () {
       await refusedWith('SSO_DECRYPT', throughSignatures(built.xml));
     });
 
-    it('refuses two EncryptedAssertions before decrypting either [SSO_MALFORMED]', async () => {
+    // In an UNSIGNED Response, every refusal of decrypt-assertion and select-assertion is
+    // SSO_DECRYPT (decrypt-assertion.ts: no padding/parse oracle on unauthenticated AES-CBC);
+    // the precise SSO_MALFORMED is kept only when a verified Response signature covers the
+    // ciphertext. So each structural case below is shown both ways.
+
+    it('refuses two EncryptedAssertions before decrypting either [SSO_MALFORMED signed, SSO_DECRYPT unsigned]', async () => {
       const built = await idp.buildResponse(options({ encryptTo: { certPem: spOld.certPem } }));
       const doubled = built.xml.replace(/(<saml:EncryptedAssertion[\s\S]*<\/saml:EncryptedAssertion>)/, '$1$1');
       assert.notEqual(doubled, built.xml);
       const backend = new FakeAcsBackend([idp.keyPair.publicKey], [spOld.privateKey]);
-      await refusedWith('SSO_MALFORMED', throughSignatures(doubled, backend));
+      await refusedWith('SSO_DECRYPT', throughSignatures(doubled, backend));
+      await refusedWith('SSO_MALFORMED', throughSignatures(signElementById(doubled, built.responseId, idp.keyPair), backend));
       assert.equal(backend.keyRequests.service, 0);
     });
 
-    it('refuses an EncryptedAssertion that decrypts to something else than an Assertion [SSO_MALFORMED]', async () => {
+    it('refuses an EncryptedAssertion that decrypts to something else than an Assertion [SSO_MALFORMED signed, SSO_DECRYPT unsigned]', async () => {
       const encrypted = await encryptElement(`<saml:NameID xmlns:saml="${NS.saml}">x</saml:NameID>`, 'EncryptedAssertion', { certPem: spOld.certPem });
       const built = await idp.buildResponse(options({ signAssertion: false, omit: { assertion: true } }));
       const xml = built.xml.replace('</samlp:Response>', `${encrypted}</samlp:Response>`);
-      await refusedWith('SSO_MALFORMED', throughSignatures(xml));
+      await refusedWith('SSO_DECRYPT', throughSignatures(xml));
+      await refusedWith('SSO_MALFORMED', throughSignatures(signElementById(xml, built.responseId, idp.keyPair)));
     });
 
-    it('refuses a decrypted Assertion with a DOCTYPE (the plaintext gets the strict parser too) [SSO_MALFORMED]', async () => {
+    it('refuses a decrypted Assertion with a DOCTYPE (the plaintext gets the strict parser too) [SSO_MALFORMED signed, SSO_DECRYPT unsigned]', async () => {
       const inner = (await idp.buildResponse(options())).xml;
       const assertionXml = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(inner)![0];
       const encrypted = await encryptElement(`<!DOCTYPE x [<!ENTITY e "y">]>${assertionXml}`, 'EncryptedAssertion', { certPem: spOld.certPem });
       const built = await idp.buildResponse(options({ signAssertion: false, omit: { assertion: true } }));
-      await refusedWith('SSO_MALFORMED', throughSignatures(built.xml.replace('</samlp:Response>', `${encrypted}</samlp:Response>`)));
+      const xml = built.xml.replace('</samlp:Response>', `${encrypted}</samlp:Response>`);
+      await refusedWith('SSO_DECRYPT', throughSignatures(xml));
+      await refusedWith('SSO_MALFORMED', throughSignatures(signElementById(xml, built.responseId, idp.keyPair)));
+    });
+
+    it('answers SSO_DECRYPT alike for bad CBC padding and for garbage plaintext in an unsigned Response, with the cause only in the reason', async () => {
+      const built = await idp.buildResponse(options({ encryptTo: { certPem: spOld.certPem, algorithms: { content: 'aes128-cbc' } } }));
+      const cases = [
+        ['padding', /invalid padding/],
+        ['plaintext', /SSO_MALFORMED/],
+      ] as const;
+      for (const [how, cause] of cases) {
+        await assert.rejects(throughSignatures(tamperCbcCiphertext(built.xml, how)), (err: unknown) => {
+          assert.ok(err instanceof SsoError);
+          assert.equal(err.code, 'SSO_DECRYPT', `${how}: ${err.reason}`);
+          assert.match(err.reason, cause, `${how}: the logged reason keeps the cause`);
+          return true;
+        });
+      }
     });
 
     it('decrypted content of a signed Response counts as signed (no Assertion signature needed)', async () => {
@@ -163,11 +189,14 @@ describe('ACS signature steps', function () {
       });
     }
 
-    it('refuses an Assertion next to an EncryptedAssertion [SSO_MALFORMED]', async () => {
+    it('refuses an Assertion next to an EncryptedAssertion [SSO_MALFORMED signed, SSO_DECRYPT unsigned]', async () => {
       const plain = await idp.buildResponse(options());
       const a = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(plain.xml)![0];
       const enc = await idp.buildResponse(options({ encryptTo: { certPem: spOld.certPem } }));
-      await refusedWith('SSO_MALFORMED', throughSignatures(enc.xml.replace('</samlp:Response>', `${a}</samlp:Response>`)));
+      const xml = enc.xml.replace('</samlp:Response>', `${a}</samlp:Response>`);
+      // Unsigned Response around an EncryptedAssertion: one code (see decrypt-assertion above).
+      await refusedWith('SSO_DECRYPT', throughSignatures(xml));
+      await refusedWith('SSO_MALFORMED', throughSignatures(signElementById(xml, enc.responseId, idp.keyPair)));
     });
 
     it('ignores an Assertion that is not a direct child of the Response', async () => {
