@@ -1,0 +1,234 @@
+/**
+ * The native-app journey of guide 003 against an IdP we did not write: openid-client
+ * authorizes with PKCE, the browser goes through the real /sso/:org/login, samlify (playing
+ * the org's IdP) verifies and answers the real signed AuthnRequest, the browser posts its
+ * Response to the real ACS, comes back to the authorization, and the code becomes tokens →
+ * refresh → refresh again → revoke; the revoked refresh token is then refused (invalid_grant)
+ * and introspected as inactive.
+ *
+ * samlify set-up as in test/interop/samlify-idp.test.ts: a permissive schema validator
+ * (well-formedness only), customTagReplacement for a Response with an AuthnStatement, and
+ * the app's clock at the real time (samlify writes its instants from new Date()).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { DOMParser } from '@xmldom/xmldom';
+import * as jose from 'jose';
+import * as client from 'openid-client';
+import * as samlify from 'samlify';
+import { ManualClock } from '../../../src/clock.js';
+import { NAME_ID_FORMAT_URN } from '../../../src/saml/name-id-formats.js';
+import { testEngines } from '../../support/databases.js';
+import { startSamlScenario, type SamlScenario } from '../../support/saml-scenario.js';
+import { generateTestKeyPair, type TestKeyPair } from '../../support/test-idp.js';
+import { Browser, ISSUER, listen, NATIVE_CLIENT, oidcClient, postForm, refresh, registerClient, TOKEN_EXCHANGE, type Harness } from './oauth-harness.js';
+
+const IDP_ENTITY_ID = 'https://samlify-idp.example/metadata';
+const IDP_SSO_URL = 'https://samlify-idp.example/sso';
+const BINDING = samlify.Constants.namespace.binding;
+const REDIRECT_URI = 'http://127.0.0.1:47011/callback';
+
+samlify.setSchemaValidator({
+  // Permissive: well-formed XML parsed by @xmldom/xmldom is enough (no XSD).
+  validate: async (xml: string) => {
+    let problem: string | undefined;
+    new DOMParser({
+      onError: (level, message) => {
+        if (level !== 'warning') problem ??= message;
+      },
+    }).parseFromString(xml, 'text/xml');
+    if (problem !== undefined) throw new Error(`not well-formed: ${problem}`);
+    return 'well-formed (permissive validator, no XSD)';
+  },
+});
+
+/** samlify's default Response template with an AuthnStatement (its default leaves it empty). */
+const RESPONSE_TEMPLATE = samlify.SamlLib.defaultLoginResponseTemplate.context!.replace(
+  '{AuthnStatement}',
+  '<saml:AuthnStatement AuthnInstant="{IssueInstant}" SessionIndex="{SessionIndex}"><saml:AuthnContext>' +
+    '<saml:AuthnContextClassRef>{AuthnContextClassRef}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>',
+);
+
+const ATTRIBUTES = ['uid', 'email', 'firstname', 'lastname'].map((name) => ({
+  name,
+  valueTag: name,
+  nameFormat: 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic',
+  valueXsiType: 'xs:string',
+}));
+
+function samlifyIdp(key: TestKeyPair) {
+  return samlify.IdentityProvider({
+    entityID: IDP_ENTITY_ID,
+    privateKey: key.privateKeyPem,
+    signingCert: key.certPem,
+    nameIDFormat: [NAME_ID_FORMAT_URN.unspecified],
+    singleSignOnService: [{ Binding: BINDING.redirect, Location: IDP_SSO_URL }],
+    // samlify verifies the query signature of our AuthnRequest with the SP's signing certificate.
+    wantAuthnRequestsSigned: true,
+    loginResponseTemplate: { context: RESPONSE_TEMPLATE, attributes: ATTRIBUTES },
+  });
+}
+
+/** samlify's model of the bridge, as the IdP's administrator would configure it. */
+function bridgeAsSp(s: SamlScenario) {
+  return samlify.ServiceProvider({
+    entityID: s.spEntityId,
+    assertionConsumerService: [{ Binding: BINDING.post, Location: s.acsUrl }],
+    wantAssertionsSigned: true,
+    wantMessageSigned: true,
+    authnRequestsSigned: true,
+    signingCert: s.serviceCertPem,
+  });
+}
+
+for (const engine of testEngines()) {
+  describe(`OAuth native-app journey, samlify as the IdP [${engine.name}]`, function () {
+    this.timeout(120_000);
+    let s: SamlScenario;
+    let h: Harness;
+    let key: TestKeyPair;
+
+    before(async () => {
+      key = generateTestKeyPair({ commonName: 'samlify-idp' });
+      s = await startSamlScenario({
+        engine,
+        clock: new ManualClock(Date.now()),
+        idpCertPem: key.certPem,
+        idpEntityId: IDP_ENTITY_ID,
+        sso: { ssoLoginUrl: IDP_SSO_URL, ssoLoginBinding: 'redirect', authnRequestSigned: true, authnRequestDestination: IDP_SSO_URL },
+      });
+      h = await listen(s.t, { id: s.orgId, slug: s.slug }, { closeApp: false });
+    });
+    after(async () => {
+      await h?.close();
+      await s?.close();
+    });
+    beforeEach(() => s.clock.set(Date.now()));
+
+    it('authorize (PKCE) → /sso login → samlify → ACS → code → tokens → refresh → refresh → revoke', async () => {
+      const idp = samlifyIdp(key);
+      const sp = bridgeAsSp(s);
+      const { clientId } = await registerClient(h, NATIVE_CLIENT);
+      const gateway = await registerClient(h, { name: 'API gateway', type: 'confidential', grantTypes: [TOKEN_EXCHANGE], scopes: ['openid'] });
+      const introspect = async (token: string) =>
+        (await postForm(h, '/oauth/introspect', { token }, { clientId: gateway.clientId, clientSecret: gateway.clientSecret! })).body;
+      const config = await oidcClient(h, clientId);
+      const jwks = jose.createLocalJWKSet((await (await fetch(`${h.base}/.well-known/jwks.json`)).json()) as jose.JSONWebKeySet);
+      const user = s.user('samlify-jane');
+
+      // 1. openid-client builds the authorization request with PKCE S256.
+      const verifier = client.randomPKCECodeVerifier();
+      const state = client.randomState();
+      const url = client.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid email profile offline_access',
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        login_hint: user.nameId,
+      });
+      const browser = new Browser(h);
+      const toSso = await browser.follow(url.href);
+      const ssoUrl = new URL(toSso.location!);
+      assert.equal(ssoUrl.pathname, `/sso/${s.slug}/login`, `home-realm discovery chose the org: ${toSso.status} ${toSso.body.slice(0, 200)}`);
+
+      // 2. The real SSO login sends a signed AuthnRequest (Redirect binding) to samlify.
+      const toIdp = await browser.visit(ssoUrl.href);
+      assert.ok([302, 303].includes(toIdp.status), `login answered ${toIdp.status}`);
+      const idpUrl = toIdp.location!;
+      assert.ok(idpUrl.startsWith(`${IDP_SSO_URL}?`), idpUrl);
+      const rawQuery = idpUrl.slice(idpUrl.indexOf('?') + 1);
+      const raw = Object.fromEntries(rawQuery.split('&').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+      assert.ok(raw.Signature && raw.SigAlg, 'the AuthnRequest is signed');
+      // The octets the query signature covers (saml-bindings §3.4.4.1), as sent.
+      const octetString = ['SAMLRequest', 'RelayState', 'SigAlg'].filter((k) => raw[k] !== undefined).map((k) => `${k}=${raw[k]}`).join('&');
+      const query = Object.fromEntries(new URLSearchParams(rawQuery));
+      const parsed = await idp.parseLoginRequest(sp, 'redirect', { query, octetString });
+      const authnRequest = parsed.extract.request as Record<string, string>;
+      assert.equal(parsed.extract.issuer, s.spEntityId, 'samlify read our Issuer');
+      assert.equal(authnRequest.assertionConsumerServiceUrl, s.acsUrl);
+      assert.ok(authnRequest.id);
+
+      // 3. samlify answers it (signed Response and assertion); the browser posts it to the real ACS.
+      const built = (await idp.createLoginResponse(sp, { extract: parsed.extract }, 'post', { email: user.nameId }, {
+        ...(query.RelayState !== undefined && { relayState: query.RelayState }),
+        customTagReplacement: (template: string) => {
+          const id = `_${randomUUID()}`;
+          const now = new Date();
+          const later = new Date(now.getTime() + 5 * 60_000).toISOString();
+          const values = {
+            ID: id,
+            AssertionID: `_${randomUUID()}`,
+            Destination: s.acsUrl,
+            Audience: s.spEntityId,
+            EntityID: s.spEntityId,
+            SubjectRecipient: s.acsUrl,
+            Issuer: IDP_ENTITY_ID,
+            IssueInstant: now.toISOString(),
+            AssertionConsumerServiceURL: s.acsUrl,
+            StatusCode: samlify.Constants.StatusCode.Success,
+            ConditionsNotBefore: now.toISOString(),
+            ConditionsNotOnOrAfter: later,
+            SubjectConfirmationDataNotOnOrAfter: later,
+            NameIDFormat: NAME_ID_FORMAT_URN.unspecified,
+            NameID: user.nameId,
+            InResponseTo: authnRequest.id,
+            SessionIndex: `_${randomUUID()}`,
+            AuthnContextClassRef: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport',
+            attrUid: user.attributes.uid,
+            attrEmail: user.attributes.email,
+            attrFirstname: 'Jane',
+            attrLastname: 'Samlify',
+          };
+          return { id, context: samlify.SamlLib.replaceTagsByValue(template, values) };
+        },
+      })) as { context: string; entityEndpoint: string };
+      assert.equal(built.entityEndpoint, s.acsUrl, 'samlify posts to our ACS');
+      const back = await browser.follow(new URL(s.acsUrl).pathname, {
+        SAMLResponse: built.context,
+        ...(query.RelayState !== undefined && { RelayState: query.RelayState }),
+      });
+      assert.ok(browser.cookies.some((c) => c.name === 'fedbridge_session'), `the ACS set the session cookie (${back.status} ${back.body.slice(0, 300)})`);
+
+      // 4. Back at the authorization: the client's loopback redirect with the code.
+      const callback = new URL(back.location!);
+      assert.equal(`${callback.origin}${callback.pathname}`, REDIRECT_URI);
+      assert.equal(callback.searchParams.get('iss'), ISSUER);
+
+      // 5. code → tokens, for the account the ACS provisioned from samlify's attributes.
+      const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+      const account = await s.t.ctx.database.db.selectFrom('accounts').selectAll().where('email_norm', '=', user.nameId).executeTakeFirstOrThrow();
+      assert.equal(account.firstname, 'Jane');
+      assert.equal(tokens.claims()?.sub, account.id);
+      assert.equal(tokens.claims()?.email, user.nameId);
+      assert.ok(tokens.refresh_token, 'a refresh token');
+      const { payload } = await jose.jwtVerify(tokens.access_token, jwks, { issuer: ISSUER, audience: 'urn:fedbridge:api', typ: 'at+jwt', algorithms: ['ES256'] });
+      assert.equal(payload.sub, account.id);
+      assert.equal(payload.org, s.slug);
+      assert.equal(payload.client_id, clientId);
+
+      // 6. refresh, refresh again: each rotates the refresh token and gives a verifiable access token.
+      const r1 = await client.refreshTokenGrant(config, tokens.refresh_token);
+      assert.ok(r1.refresh_token && r1.refresh_token !== tokens.refresh_token);
+      assert.equal((await jose.jwtVerify(r1.access_token, jwks, { issuer: ISSUER, audience: 'urn:fedbridge:api' })).payload.sub, account.id);
+      const r2 = await client.refreshTokenGrant(config, r1.refresh_token);
+      assert.ok(r2.refresh_token && r2.refresh_token !== r1.refresh_token);
+      assert.equal((await jose.jwtVerify(r2.access_token, jwks, { issuer: ISSUER, audience: 'urn:fedbridge:api' })).payload.sub, account.id);
+      const live = await introspect(r2.refresh_token);
+      assert.equal(live.active, true);
+      assert.equal(live.sub, account.id);
+      assert.equal(live.client_id, clientId);
+
+      // 7. revoke (RFC 7009): refused from then on, and introspected as inactive.
+      await client.tokenRevocation(config, r2.refresh_token, { token_type_hint: 'refresh_token' });
+      await assert.rejects(client.refreshTokenGrant(config, r2.refresh_token), (err: client.ResponseBodyError) => {
+        assert.equal(err.error, 'invalid_grant');
+        return true;
+      });
+      const raw2 = await refresh(h, clientId, r2.refresh_token);
+      assert.equal(raw2.status, 400);
+      assert.equal(raw2.body.error, 'invalid_grant');
+      assert.deepEqual(await introspect(r2.refresh_token), { active: false });
+    });
+  });
+}
