@@ -11,9 +11,11 @@
  * From the IdP: messages are verified like Responses — a query signature (HTTP-Redirect) or
  * an enveloped signature through the one verifier (HTTP-POST), by the org's trusted
  * certificates, then Issuer, Destination and freshness. A LogoutResponse must answer a
- * LogoutRequest we sent (consumed once). A LogoutRequest revokes the sessions it names (NameID,
- * SessionIndex) and their tokens, and is answered with a LogoutResponse signed with the active
- * service key, to the IdP's SLO endpoint. A signature by a key the org does not know triggers
+ * LogoutRequest we sent (consumed once). A LogoutRequest is accepted once (its ID remembered
+ * per org, SSO_REPLAY after), revokes the sessions it names — NameID, and SessionIndex when
+ * given; the browser's own cookie session only when it is one of them — and their tokens, and
+ * is answered with a LogoutResponse signed with the active service key, to the IdP's SLO
+ * endpoint. A signature by a key the org does not know triggers
  * one metadata refresh (refreshMetadataOnUnknownKey) and one retry.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,14 +23,14 @@ import type { KeyObject } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
 import type { AppContext } from '../app-context.js';
 import { revokeTokensForSessions } from '../oauth/token-revocation.js';
-import { insertLogoutRequest, consumeLogoutRequest } from '../store/logout-requests.js';
+import { consumeLogoutRequest, insertLogoutRequest, rememberReceivedLogoutRequest } from '../store/logout-requests.js';
 import { findMetadataSource, type MetadataSource } from '../store/metadata-sources.js';
 import { findOrgById, findOrgBySlug, type Org } from '../store/orgs.js';
 import { findActiveSession, revokeSession, revokeSessionsBySessionIndex, type SamlSession } from '../store/saml-sessions.js';
 import { verifySignedElement } from '../xml/signed-content-verifier.js';
 import { parseXmlStrict } from '../xml/strict-parser.js';
 import { newSamlId } from './authn-request.js';
-import { buildLogoutRequest, buildLogoutResponse, readLogoutMessage, type LogoutMessage } from './logout/logout-messages.js';
+import { MAX_MESSAGE_AGE_MS, buildLogoutRequest, buildLogoutResponse, readLogoutMessage, type LogoutMessage } from './logout/logout-messages.js';
 import { renderSignedOutPage } from './logout/signed-out-page.js';
 import { refreshMetadataOnUnknownKey } from './metadata-refresh.js';
 import { spEndpoints } from './metadata-export-flow.js';
@@ -294,14 +296,23 @@ export async function handleSloMessage(
     return { org: so.org.slug, sessionsRevoked, clearCookie: true, action: signedOut({ partial }) };
   }
 
-  // IdP-initiated LogoutRequest: end the sessions it names, then answer.
+  // IdP-initiated LogoutRequest: accepted once, then it ends the sessions it names — and only
+  // those: the browser's cookie session too when it is one of them, never just because the
+  // browser came along (a signed request for someone else must not sign this user out).
+  // readLogoutMessage refuses a request whose IssueInstant is older than MAX_MESSAGE_AGE_MS +
+  // skew, and one issued more than skew ahead; so after now + 2·skew + MAX_MESSAGE_AGE_MS
+  // every copy is refused anyway and the remembered ID may go.
+  const rememberUntil = now + MAX_MESSAGE_AGE_MS + 2 * so.config.clockSkewSeconds * 1000 + 1;
   const indexes: Array<string | undefined> = message.sessionIndexes.length > 0 ? message.sessionIndexes : [undefined];
-  let sessionsRevoked = await endSessions(ctx, async (trx) => {
+  const sessionsRevoked = await endSessions(ctx, async (trx) => {
+    // Same transaction as the revocations: a failure leaves the ID unused for a retry.
+    if (!(await rememberReceivedLogoutRequest(trx, { orgId: so.org.id, id: message.id, expiresAt: rememberUntil, now }))) {
+      throw new SsoError('SSO_REPLAY', `LogoutRequest ${JSON.stringify(message.id.slice(0, 100))} was already received`);
+    }
     const hashes: string[] = [];
     for (const index of indexes) hashes.push(...(await revokeSessionsBySessionIndex(trx, so.org.id, message.nameId, index, now)));
     return hashes;
   });
-  sessionsRevoked += await endBrowserSession(ctx, browser.sessionId, now, so.org.id);
   ctx.logger.info({ org: so.org.slug, sessionsRevoked }, 'IdP-initiated logout');
   const clearCookie = await cookieSessionGone(ctx, browser.sessionId, now);
 
@@ -324,12 +335,12 @@ export async function handleSloMessage(
   };
 }
 
-/** Revokes the session of the cookie the browser sent along (of `orgId` when given). */
-async function endBrowserSession(ctx: AppContext, sessionId: unknown, now: number, orgId?: string): Promise<number> {
+/** Revokes the session of the cookie the browser sent along (the answer to our own LogoutRequest). */
+async function endBrowserSession(ctx: AppContext, sessionId: unknown, now: number): Promise<number> {
   if (!isSessionIdShape(sessionId)) return 0;
   const idHash = hashSessionId(sessionId);
   const session = await findActiveSession(ctx.database.db, idHash, now);
-  if (!session || (orgId !== undefined && session.orgId !== orgId)) return 0;
+  if (!session) return 0;
   return endSessions(ctx, async (trx) => ((await revokeSession(trx, idHash, now)) ? [idHash] : []));
 }
 

@@ -47,7 +47,16 @@ export interface LogoutRequestsTable {
   consumed_at: number | null;
 }
 
+/** LogoutRequest IDs received from the IdP (migration 0007), each accepted once. */
+export interface ReceivedLogoutRequestsTable {
+  org_id: string;
+  request_id: string;
+  /** Kept until the LogoutRequest would be refused as too old anyway. */
+  expires_at: number;
+}
+
 export interface MetadataTables {
   metadata_sources: MetadataSourcesTable;
   logout_requests: LogoutRequestsTable;
+  received_logout_requests: ReceivedLogoutRequestsTable;
 }

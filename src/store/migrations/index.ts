@@ -6,6 +6,7 @@ import * as m0003 from './0003-saml.js';
 import * as m0004 from './0004-accounts.js';
 import * as m0005 from './0005-oauth.js';
 import * as m0006SamlMetadata from './0006-saml-metadata.js';
+import * as m0007ReceivedLogoutRequests from './0007-received-logout-requests.js';
 
 export interface MigrationContext {
   dialect: Dialect;
@@ -24,6 +25,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0004-accounts', m0004],
   ['0005-oauth', m0005],
   ['0006-saml-metadata', m0006SamlMetadata],
+  ['0007-received-logout-requests', m0007ReceivedLogoutRequests],
 ];
 
 class StaticProvider implements MigrationProvider {

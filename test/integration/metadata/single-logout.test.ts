@@ -3,7 +3,8 @@
  * its SLO endpoint from imported metadata. SP-initiated: `POST /logout` ends the session and
  * its refresh tokens and sends a LogoutRequest signed with the active service key; the IdP's
  * LogoutResponse must be signed and answer that request (once). IdP-initiated: a signed
- * LogoutRequest revokes the sessions it names and is answered with a signed LogoutResponse.
+ * LogoutRequest revokes the sessions it names (and only those, once: a replay is refused) and
+ * is answered with a signed LogoutResponse.
  * The IdP side of every message is written here by hand (not with our builders).
  */
 import assert from 'node:assert/strict';
@@ -204,6 +205,59 @@ for (const engine of testEngines()) {
       assert.equal(posted.status, 302, posted.text);
       assert.notEqual((await sessionRow(second.cookie))?.revoked_at, null);
       assert.equal(sessionCookieOf(posted), undefined);
+    });
+
+    it('a replayed IdP LogoutRequest is refused (SSO_REPLAY, by either binding) and revokes nothing the second time', async () => {
+      const local = `rep${randomBytes(3).toString('hex')}`;
+      const before = await signIn(local);
+      // Without SessionIndex the request ends every session of the NameID: replayed later, it would end new ones.
+      const captured = idpLogoutRequest({ nameId: before.nameId });
+      const first = await redirectToUs('SAMLRequest', captured.xml, { relayState: 'idp-state' });
+      assert.equal(first.status, 302, first.text);
+      assert.notEqual((await sessionRow(before.cookie))?.revoked_at, null, 'the first delivery ends the session');
+
+      const later = await signIn(local); // the user signs in again
+      const replays: Array<[string, () => request.Test]> = [
+        ['the same Redirect message', () => redirectToUs('SAMLRequest', captured.xml, { relayState: 'idp-state', cookie: later.cookie })],
+        [
+          'the same ID signed for the POST binding',
+          () =>
+            request(s.t.app)
+              .post(sloPath)
+              .set('Cookie', `fedbridge_session=${later.cookie}`)
+              .type('form')
+              .send({ SAMLRequest: Buffer.from(signElementById(captured.xml, captured.id, s.idp.keyPair)).toString('base64') })
+              .redirects(0),
+        ],
+      ];
+      for (const [name, send] of replays) {
+        const res = await send();
+        assert.ok(res.status >= 400, `${name}: ${res.status} ${res.headers.location ?? ''}`);
+        assert.match(res.text, /SSO_REPLAY/, name);
+        assert.equal(clearsCookie(res), false, `${name}: the cookie stays`);
+        assert.equal((await sessionRow(later.cookie))?.revoked_at, null, `${name}: nothing revoked`);
+      }
+      // A new request (a new ID) from the IdP still works.
+      const fresh = await redirectToUs('SAMLRequest', idpLogoutRequest({ nameId: later.nameId }).xml);
+      assert.equal(fresh.status, 302, fresh.text);
+      assert.notEqual((await sessionRow(later.cookie))?.revoked_at, null);
+    });
+
+    it("an IdP LogoutRequest for another NameID ends that user's sessions, not the browser's own", async () => {
+      const mine = await signIn();
+      const theirs = await signIn();
+      const { xml } = idpLogoutRequest({ nameId: theirs.nameId });
+      const res = await redirectToUs('SAMLRequest', xml, { cookie: mine.cookie });
+      assert.equal(res.status, 302, res.text);
+      assert.equal((await sessionRow(mine.cookie))?.revoked_at, null, "the browser's session is not named: it lives on");
+      assert.equal(clearsCookie(res), false, 'its cookie is kept');
+      assert.notEqual((await sessionRow(theirs.cookie))?.revoked_at, null, 'the named session ends');
+
+      // Same NameID, another SessionIndex: not the browser's session either.
+      const other = idpLogoutRequest({ nameId: mine.nameId, sessionIndex: newId() });
+      const res2 = await redirectToUs('SAMLRequest', other.xml, { cookie: mine.cookie });
+      assert.equal(res2.status, 302, res2.text);
+      assert.equal((await sessionRow(mine.cookie))?.revoked_at, null, 'another SessionIndex of the same NameID: it lives on');
     });
 
     it('IdP-initiated LogoutRequest refusals revoke nothing: unsigned, other key, other issuer or destination, stale, altered after signing', async () => {
