@@ -77,5 +77,4 @@ export interface FoundationTables {
   meta: MetaTable;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface Database extends FoundationTables, SamlTables, AccountsTables, CertificateTables, OAuthTables, MetadataTables {}
