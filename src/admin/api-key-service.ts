@@ -45,7 +45,8 @@ async function storeNewKey(
   const key = input.plaintext ?? newSecret(API_KEY_PREFIX);
   const record: ApiKeyRecord = {
     id: crypto.randomUUID(),
-    prefix: key.slice(0, 8),
+    // An operator-chosen key (bootstrap) shows no part of itself; generated keys show their start.
+    prefix: input.plaintext ? 'chosen' : key.slice(0, 8),
     label: input.label,
     role: input.role,
     orgId: input.orgId,
@@ -194,12 +195,18 @@ export async function bootstrapSuperAdmin(ctx: AppContext): Promise<BootstrapOut
   if ((await countSuperAdmins(ctx.database.db)) > 0) return 'exists';
   const key = ctx.config.bootstrapAdminKey;
   if (!key) return 'needs-admin';
-  await createAdministrator(
-    ctx,
-    'bootstrap',
-    { email: 'bootstrap@fedbridge.local', name: 'Bootstrap super administrator', role: 'super', orgId: null },
-    key,
-  );
+  try {
+    await createAdministrator(
+      ctx,
+      'bootstrap',
+      { email: 'bootstrap@fedbridge.local', name: 'Bootstrap super administrator', role: 'super', orgId: null },
+      key,
+    );
+  } catch (err) {
+    // Several instances starting together: one creates the administrator, the others find it.
+    if (err instanceof ApiError && err.status === 409 && (await countSuperAdmins(ctx.database.db)) > 0) return 'exists';
+    throw err;
+  }
   return 'created-from-environment';
 }
 
