@@ -15,7 +15,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { DOMParser } from '@xmldom/xmldom';
 import * as samlify from 'samlify';
 import { ManualClock } from '../../src/clock.js';
 import { NAME_ID_FORMAT_URN } from '../../src/saml/name-id-formats.js';
@@ -23,87 +22,7 @@ import type { NameIdFormat } from '../../src/saml/name-id-formats.js';
 import { testEngines } from '../support/databases.js';
 import { assertSignedIn, startSamlScenario, type SamlScenario, type StartedLogin } from '../support/saml-scenario.js';
 import { generateTestKeyPair, type TestKeyPair } from '../support/test-idp.js';
-
-const IDP_ENTITY_ID = 'https://samlify-idp.example/metadata';
-const IDP_SSO_URL = 'https://samlify-idp.example/sso';
-const BINDING = samlify.Constants.namespace.binding;
-const PASSWORD_PROTECTED = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport';
-
-samlify.setSchemaValidator({
-  // Permissive: well-formed XML parsed by @xmldom/xmldom is enough (no XSD).
-  validate: async (xml: string) => {
-    let problem: string | undefined;
-    new DOMParser({
-      onError: (level, message) => {
-        if (level !== 'warning') problem ??= message;
-      },
-    }).parseFromString(xml, 'text/xml');
-    if (problem !== undefined) throw new Error(`not well-formed: ${problem}`);
-    return 'well-formed (permissive validator, no XSD)';
-  },
-});
-
-/** samlify's default Response template with an AuthnStatement (its default leaves it empty). */
-const RESPONSE_TEMPLATE = samlify.SamlLib.defaultLoginResponseTemplate.context!.replace(
-  '{AuthnStatement}',
-  '<saml:AuthnStatement AuthnInstant="{IssueInstant}" SessionIndex="{SessionIndex}"><saml:AuthnContext>' +
-    '<saml:AuthnContextClassRef>{AuthnContextClassRef}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>',
-);
-
-const ATTRIBUTES = ['uid', 'email', 'firstname', 'lastname'].map((name) => ({
-  name,
-  valueTag: name,
-  nameFormat: 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic',
-  valueXsiType: 'xs:string',
-}));
-
-interface IdpUser {
-  nameId: string;
-  uid: string;
-  email: string;
-}
-
-interface IdpOptions {
-  nameIdFormat?: NameIdFormat;
-  encrypt?: boolean;
-  /** samlify's content encryption algorithm; its default is AES-256-CBC. */
-  dataEncryptionAlgorithm?: string;
-  wantAuthnRequestsSigned?: boolean;
-  tagPrefix?: { protocol?: string; assertion?: string };
-}
-
-function samlifyIdp(key: TestKeyPair, opts: IdpOptions = {}) {
-  return samlify.IdentityProvider({
-    entityID: IDP_ENTITY_ID,
-    privateKey: key.privateKeyPem,
-    signingCert: key.certPem,
-    nameIDFormat: [NAME_ID_FORMAT_URN[opts.nameIdFormat ?? 'unspecified']],
-    singleSignOnService: [
-      { Binding: BINDING.redirect, Location: IDP_SSO_URL },
-      { Binding: BINDING.post, Location: IDP_SSO_URL },
-    ],
-    singleLogoutService: [{ Binding: BINDING.redirect, Location: `${IDP_SSO_URL}/logout` }],
-    isAssertionEncrypted: opts.encrypt ?? false,
-    // Not in samlify's settings type, but read from the entity settings by its encryptAssertion.
-    ...(opts.dataEncryptionAlgorithm ? ({ dataEncryptionAlgorithm: opts.dataEncryptionAlgorithm } as object) : {}),
-    wantAuthnRequestsSigned: opts.wantAuthnRequestsSigned ?? false,
-    loginResponseTemplate: { context: RESPONSE_TEMPLATE, attributes: ATTRIBUTES },
-    ...(opts.tagPrefix ? { tagPrefix: opts.tagPrefix } : {}),
-  });
-}
-
-/** samlify's model of the bridge, as the IdP's administrator would configure it. */
-function bridgeAsSp(s: SamlScenario, opts: { wantAssertionsSigned: boolean; wantMessageSigned: boolean; authnRequestsSigned?: boolean }) {
-  return samlify.ServiceProvider({
-    entityID: s.spEntityId,
-    assertionConsumerService: [{ Binding: BINDING.post, Location: s.acsUrl }],
-    wantAssertionsSigned: opts.wantAssertionsSigned,
-    wantMessageSigned: opts.wantMessageSigned,
-    authnRequestsSigned: opts.authnRequestsSigned ?? false,
-    signingCert: s.serviceCertPem,
-    encryptCert: s.serviceCertPem,
-  });
-}
+import { bridgeAsSp, IDP_ENTITY_ID, IDP_SSO_URL, PASSWORD_PROTECTED, samlifyIdp, type IdpUser } from '../support/samlify-idp.js';
 
 type Idp = ReturnType<typeof samlifyIdp>;
 type Sp = ReturnType<typeof bridgeAsSp>;

@@ -6,13 +6,10 @@
  * refresh → refresh again → revoke; the revoked refresh token is then refused (invalid_grant)
  * and introspected as inactive.
  *
- * samlify set-up as in test/interop/samlify-idp.test.ts: a permissive schema validator
- * (well-formedness only), customTagReplacement for a Response with an AuthnStatement, and
- * the app's clock at the real time (samlify writes its instants from new Date()).
+ * samlify is set up by test/support/samlify-idp.ts (the app's clock at the real time).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { DOMParser } from '@xmldom/xmldom';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import * as samlify from 'samlify';
@@ -21,65 +18,10 @@ import { NAME_ID_FORMAT_URN } from '../../../src/saml/name-id-formats.js';
 import { testEngines } from '../../support/databases.js';
 import { startSamlScenario, type SamlScenario } from '../../support/saml-scenario.js';
 import { generateTestKeyPair, type TestKeyPair } from '../../support/test-idp.js';
+import { bridgeAsSp, IDP_ENTITY_ID, IDP_SSO_URL, samlifyIdp } from '../../support/samlify-idp.js';
 import { Browser, ISSUER, listen, NATIVE_CLIENT, oidcClient, postForm, refresh, registerClient, TOKEN_EXCHANGE, type Harness } from './oauth-harness.js';
 
-const IDP_ENTITY_ID = 'https://samlify-idp.example/metadata';
-const IDP_SSO_URL = 'https://samlify-idp.example/sso';
-const BINDING = samlify.Constants.namespace.binding;
 const REDIRECT_URI = 'http://127.0.0.1:47011/callback';
-
-samlify.setSchemaValidator({
-  // Permissive: well-formed XML parsed by @xmldom/xmldom is enough (no XSD).
-  validate: async (xml: string) => {
-    let problem: string | undefined;
-    new DOMParser({
-      onError: (level, message) => {
-        if (level !== 'warning') problem ??= message;
-      },
-    }).parseFromString(xml, 'text/xml');
-    if (problem !== undefined) throw new Error(`not well-formed: ${problem}`);
-    return 'well-formed (permissive validator, no XSD)';
-  },
-});
-
-/** samlify's default Response template with an AuthnStatement (its default leaves it empty). */
-const RESPONSE_TEMPLATE = samlify.SamlLib.defaultLoginResponseTemplate.context!.replace(
-  '{AuthnStatement}',
-  '<saml:AuthnStatement AuthnInstant="{IssueInstant}" SessionIndex="{SessionIndex}"><saml:AuthnContext>' +
-    '<saml:AuthnContextClassRef>{AuthnContextClassRef}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>',
-);
-
-const ATTRIBUTES = ['uid', 'email', 'firstname', 'lastname'].map((name) => ({
-  name,
-  valueTag: name,
-  nameFormat: 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic',
-  valueXsiType: 'xs:string',
-}));
-
-function samlifyIdp(key: TestKeyPair) {
-  return samlify.IdentityProvider({
-    entityID: IDP_ENTITY_ID,
-    privateKey: key.privateKeyPem,
-    signingCert: key.certPem,
-    nameIDFormat: [NAME_ID_FORMAT_URN.unspecified],
-    singleSignOnService: [{ Binding: BINDING.redirect, Location: IDP_SSO_URL }],
-    // samlify verifies the query signature of our AuthnRequest with the SP's signing certificate.
-    wantAuthnRequestsSigned: true,
-    loginResponseTemplate: { context: RESPONSE_TEMPLATE, attributes: ATTRIBUTES },
-  });
-}
-
-/** samlify's model of the bridge, as the IdP's administrator would configure it. */
-function bridgeAsSp(s: SamlScenario) {
-  return samlify.ServiceProvider({
-    entityID: s.spEntityId,
-    assertionConsumerService: [{ Binding: BINDING.post, Location: s.acsUrl }],
-    wantAssertionsSigned: true,
-    wantMessageSigned: true,
-    authnRequestsSigned: true,
-    signingCert: s.serviceCertPem,
-  });
-}
 
 for (const engine of testEngines()) {
   describe(`OAuth native-app journey, samlify as the IdP [${engine.name}]`, function () {
@@ -106,8 +48,8 @@ for (const engine of testEngines()) {
     beforeEach(() => s.clock.set(Date.now()));
 
     it('authorize (PKCE) → /sso login → samlify → ACS → code → tokens → refresh → refresh → revoke', async () => {
-      const idp = samlifyIdp(key);
-      const sp = bridgeAsSp(s);
+      const idp = samlifyIdp(key, { wantAuthnRequestsSigned: true });
+      const sp = bridgeAsSp(s, { wantAssertionsSigned: true, wantMessageSigned: true, authnRequestsSigned: true });
       const { clientId } = await registerClient(h, NATIVE_CLIENT);
       const gateway = await registerClient(h, { name: 'API gateway', type: 'confidential', grantTypes: [TOKEN_EXCHANGE], scopes: ['openid'] });
       const introspect = async (token: string) =>
