@@ -16,13 +16,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as samlify from 'samlify';
-import { ManualClock } from '../../src/clock.js';
 import { NAME_ID_FORMAT_URN } from '../../src/saml/name-id-formats.js';
 import type { NameIdFormat } from '../../src/saml/name-id-formats.js';
 import { testEngines } from '../support/databases.js';
-import { assertSignedIn, startSamlScenario, type SamlScenario, type StartedLogin } from '../support/saml-scenario.js';
-import { generateTestKeyPair, type TestKeyPair } from '../support/test-idp.js';
-import { bridgeAsSp, IDP_ENTITY_ID, IDP_SSO_URL, PASSWORD_PROTECTED, samlifyIdp, type IdpUser } from '../support/samlify-idp.js';
+import { assertSignedIn, type SamlScenario, type StartedLogin } from '../support/saml-scenario.js';
+import type { TestKeyPair } from '../support/test-idp.js';
+import { bridgeAsSp, IDP_SSO_URL, startSamlifyScenario, PASSWORD_PROTECTED, samlifyIdp, type IdpUser } from '../support/samlify-idp.js';
 
 type Idp = ReturnType<typeof samlifyIdp>;
 type Sp = ReturnType<typeof bridgeAsSp>;
@@ -112,14 +111,7 @@ for (const engine of testEngines()) {
     let key: TestKeyPair;
 
     before(async () => {
-      key = generateTestKeyPair({ commonName: 'samlify-idp' });
-      s = await startSamlScenario({
-        engine,
-        clock: new ManualClock(Date.now()),
-        idpCertPem: key.certPem,
-        idpEntityId: IDP_ENTITY_ID,
-        sso: { ssoLoginUrl: IDP_SSO_URL, idpInitiated: true, idpInitiatedTargetParam: 'TARGET' },
-      });
+      ({ s, key } = await startSamlifyScenario(engine, { idpInitiated: true, idpInitiatedTargetParam: 'TARGET' }));
     });
     after(() => s?.close());
 

@@ -9,8 +9,10 @@ import { DOMParser } from '@xmldom/xmldom';
 import * as samlify from 'samlify';
 import { NAME_ID_FORMAT_URN } from '../../src/saml/name-id-formats.js';
 import type { NameIdFormat } from '../../src/saml/name-id-formats.js';
-import type { SamlScenario } from './saml-scenario.js';
-import type { TestKeyPair } from './test-idp.js';
+import { ManualClock } from '../../src/clock.js';
+import type { TestEngine } from './databases.js';
+import { startSamlScenario, type SamlScenario } from './saml-scenario.js';
+import { generateTestKeyPair, type TestKeyPair } from './test-idp.js';
 
 export const IDP_ENTITY_ID = 'https://samlify-idp.example/metadata';
 export const IDP_SSO_URL = 'https://samlify-idp.example/sso';
@@ -93,3 +95,19 @@ export function bridgeAsSp(s: SamlScenario, opts: { wantAssertionsSigned: boolea
   });
 }
 
+
+/** A sign-in scenario whose org trusts a fresh samlify IdP key, with the app's clock at the real time. */
+export async function startSamlifyScenario(
+  engine: TestEngine,
+  sso: Record<string, unknown>,
+): Promise<{ s: SamlScenario; key: TestKeyPair }> {
+  const key = generateTestKeyPair({ commonName: 'samlify-idp' });
+  const s = await startSamlScenario({
+    engine,
+    clock: new ManualClock(Date.now()),
+    idpCertPem: key.certPem,
+    idpEntityId: IDP_ENTITY_ID,
+    sso: { ssoLoginUrl: IDP_SSO_URL, ...sso },
+  });
+  return { s, key };
+}

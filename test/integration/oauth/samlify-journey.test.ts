@@ -13,12 +13,11 @@ import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import * as samlify from 'samlify';
-import { ManualClock } from '../../../src/clock.js';
 import { NAME_ID_FORMAT_URN } from '../../../src/saml/name-id-formats.js';
 import { testEngines } from '../../support/databases.js';
-import { startSamlScenario, type SamlScenario } from '../../support/saml-scenario.js';
-import { generateTestKeyPair, type TestKeyPair } from '../../support/test-idp.js';
-import { bridgeAsSp, IDP_ENTITY_ID, IDP_SSO_URL, samlifyIdp } from '../../support/samlify-idp.js';
+import type { SamlScenario } from '../../support/saml-scenario.js';
+import type { TestKeyPair } from '../../support/test-idp.js';
+import { bridgeAsSp, IDP_ENTITY_ID, IDP_SSO_URL, startSamlifyScenario, samlifyIdp } from '../../support/samlify-idp.js';
 import { Browser, ISSUER, listen, NATIVE_CLIENT, oidcClient, postForm, refresh, registerClient, TOKEN_EXCHANGE, type Harness } from './oauth-harness.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:47011/callback';
@@ -31,14 +30,7 @@ for (const engine of testEngines()) {
     let key: TestKeyPair;
 
     before(async () => {
-      key = generateTestKeyPair({ commonName: 'samlify-idp' });
-      s = await startSamlScenario({
-        engine,
-        clock: new ManualClock(Date.now()),
-        idpCertPem: key.certPem,
-        idpEntityId: IDP_ENTITY_ID,
-        sso: { ssoLoginUrl: IDP_SSO_URL, ssoLoginBinding: 'redirect', authnRequestSigned: true, authnRequestDestination: IDP_SSO_URL },
-      });
+      ({ s, key } = await startSamlifyScenario(engine, { ssoLoginBinding: 'redirect', authnRequestSigned: true, authnRequestDestination: IDP_SSO_URL }));
       h = await listen(s.t, { id: s.orgId, slug: s.slug }, { closeApp: false });
     });
     after(async () => {
