@@ -141,6 +141,8 @@ declare module 'oidc-provider' {
     readonly Session: ModelStatic<SessionInstance>;
     readonly Interaction: ModelStatic<Interaction>;
     readonly ResourceServer: new (identifier: string, info: UnknownObject) => ResourceServerInstance;
+    /** The request being handled (oidc-provider keeps it in an AsyncLocalStorage). */
+    static readonly ctx: KoaContextWithOIDC | undefined;
   }
 
   export default Provider;

@@ -9,7 +9,7 @@
  * that session is gone (sign-out, deactivation, expiry) the code no longer exists.
  * Clients are read from the client registry (src/store/oauth-clients.ts), never written here.
  */
-import { errors, type UnknownObject } from 'oidc-provider';
+import Provider, { errors, type UnknownObject } from 'oidc-provider';
 import type { Clock } from '../clock.js';
 import type { Executor } from '../store/database.js';
 import {
@@ -23,6 +23,15 @@ import {
 } from '../store/oauth-artifacts.js';
 import { findOAuthClientWithSecret, type OAuthClientWithSecret } from '../store/oauth-clients.js';
 import { artifactIdHash } from './oauth-paths.js';
+
+/**
+ * A refresh token presented again to the token endpoint this soon after its rotation is
+ * taken for a client's own concurrent retry, not a theft: it is refused (`consume()` loses the
+ * check-and-set) but does not trigger oidc-provider's reuse detection, which would revoke the
+ * family — including the token the concurrent winner just received. Later presentations do
+ * revoke the family. Everywhere else (introspection, revocation) a rotated token is consumed.
+ */
+export const REFRESH_REUSE_GRACE_MS = 5_000;
 
 export interface StorageAdapterDeps {
   db: Executor;
@@ -46,14 +55,24 @@ function stringOrNull(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
 }
 
+function isRefreshGrant(): boolean {
+  const oidc = Provider.ctx?.oidc;
+  return oidc?.route === 'token' && oidc.params.grant_type === 'refresh_token';
+}
+
 export function createStorageAdapter(deps: StorageAdapterDeps): new (model: string) => OidcAdapter {
   const { db, clock } = deps;
 
-  function revive(id: string, stored: StoredArtifact): UnknownObject {
+  function revive(model: string, id: string, stored: StoredArtifact, now: number): UnknownObject {
     const payload = JSON.parse(stored.payload) as UnknownObject;
     payload.jti = id;
     // oidc-provider reads `consumed` (epoch seconds) to detect reuse of a code or refresh token.
-    if (stored.consumedAt !== null) payload.consumed = Math.floor(stored.consumedAt / 1000);
+    const inGrace =
+      model === 'RefreshToken' &&
+      stored.consumedAt !== null &&
+      now - stored.consumedAt < REFRESH_REUSE_GRACE_MS &&
+      isRefreshGrant();
+    if (stored.consumedAt !== null && !inGrace) payload.consumed = Math.floor(stored.consumedAt / 1000);
     return payload;
   }
 
@@ -96,7 +115,7 @@ export function createStorageAdapter(deps: StorageAdapterDeps): new (model: stri
       const now = clock.now();
       const stored = await findArtifact(db, this.model, artifactIdHash(id), now);
       if (!stored) return undefined;
-      const payload = revive(id, stored);
+      const payload = revive(this.model, id, stored, now);
       if (this.model === 'AuthorizationCode' && typeof payload.sessionUid === 'string') {
         const session = await findArtifactByUid(db, 'Session', artifactIdHash(payload.sessionUid), now);
         if (!session) return undefined;

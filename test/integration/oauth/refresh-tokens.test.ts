@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import request from 'supertest';
+import { REFRESH_REUSE_GRACE_MS } from '../../../src/oauth/storage-adapter.js';
 import { testEngines } from '../../support/databases.js';
 import {
   createAccount,
@@ -102,6 +103,8 @@ for (const engine of testEngines()) {
       const rt2 = r2.body.refresh_token as string;
       assert.notEqual(rt2, rt1);
 
+      // Past the grace for concurrent retries, presenting the rotated token is reuse.
+      h.t.clock.advance(REFRESH_REUSE_GRACE_MS);
       const reused = await refresh(h, clientId, rt1);
       assert.equal(reused.status, 400);
       assert.equal(reused.body.error, 'invalid_grant');
@@ -123,8 +126,21 @@ for (const engine of testEngines()) {
       // The token itself is consumed exactly once in the database.
       const hash = crypto.createHash('sha256').update(rt).digest('hex');
       const row = await h.t.ctx.database.db.selectFrom('oauth_artifacts').select('consumed_at').where('id_hash', '=', hash).executeTakeFirst();
-      // Either consumed, or already deleted by reuse detection of a late loser.
-      assert.ok(row === undefined || row.consumed_at !== null);
+      // Consumed once; the losers, within the retry grace, did not revoke the family…
+      assert.ok(row !== undefined && row.consumed_at !== null);
+      // …so the token the winner received keeps working.
+      const next = await refresh(h, clientId, ok[0]!.body.refresh_token as string);
+      assert.equal(next.status, 200, JSON.stringify(next.body));
+    });
+
+    it('refuses a rotated token presented again within the retry grace without revoking the family', async () => {
+      const rt1 = await newFamily();
+      const r2 = await refresh(h, clientId, rt1);
+      assert.equal(r2.status, 200);
+      const again = await refresh(h, clientId, rt1);
+      assert.equal(again.status, 400);
+      assert.equal(again.body.error, 'invalid_grant');
+      assert.equal((await refresh(h, clientId, r2.body.refresh_token as string)).status, 200);
     });
 
     it('refuses tampered, unknown and foreign-client tokens with invalid_grant', async () => {
