@@ -31,6 +31,9 @@ for (const [net, prefix] of [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
   ['100::', 64], // discard
+  ['64:ff9b:1::', 48], // local-use NAT64: translates into the operator's own IPv4 space
+  ['2001::', 32], // Teredo: tunnels to an IPv4 address
+  ['2002::', 16], // 6to4: embeds an IPv4 address (deprecated; never a metadata host)
   ['2001:db8::', 32], // documentation
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
