@@ -21,46 +21,10 @@ import type { NameIdFormat } from '../../src/saml/name-id-formats.js';
 import { testEngines } from '../support/databases.js';
 import { assertSignedIn, type SamlScenario, type StartedLogin } from '../support/saml-scenario.js';
 import type { TestKeyPair } from '../support/test-idp.js';
-import { bridgeAsSp, IDP_SSO_URL, startSamlifyScenario, PASSWORD_PROTECTED, samlifyIdp, type IdpUser } from '../support/samlify-idp.js';
+import { bridgeAsSp, fillResponseTemplate, IDP_SSO_URL, startSamlifyScenario, samlifyIdp, type IdpUser } from '../support/samlify-idp.js';
 
 type Idp = ReturnType<typeof samlifyIdp>;
 type Sp = ReturnType<typeof bridgeAsSp>;
-
-/** The documented samlify way to fill a Response template (customTagReplacement). */
-function fillTemplate(idp: Idp, s: SamlScenario, user: IdpUser, inResponseTo: string | undefined) {
-  return (template: string) => {
-    const id = `_${randomUUID()}`;
-    const now = new Date();
-    const later = new Date(now.getTime() + 5 * 60_000).toISOString();
-    const format = idp.entitySetting.nameIDFormat;
-    const values = {
-      ID: id,
-      AssertionID: `_${randomUUID()}`,
-      Destination: s.acsUrl,
-      Audience: s.spEntityId,
-      EntityID: s.spEntityId,
-      SubjectRecipient: s.acsUrl,
-      Issuer: idp.entityMeta.getEntityID(),
-      IssueInstant: now.toISOString(),
-      AssertionConsumerServiceURL: s.acsUrl,
-      StatusCode: samlify.Constants.StatusCode.Success,
-      ConditionsNotBefore: now.toISOString(),
-      ConditionsNotOnOrAfter: later,
-      SubjectConfirmationDataNotOnOrAfter: later,
-      NameIDFormat: Array.isArray(format) ? format[0] : format,
-      NameID: user.nameId,
-      // null drops the attribute (IdP-initiated: no InResponseTo at all).
-      InResponseTo: inResponseTo ?? null,
-      SessionIndex: `_${randomUUID()}`,
-      AuthnContextClassRef: PASSWORD_PROTECTED,
-      attrUid: user.uid,
-      attrEmail: user.email,
-      attrFirstname: 'Interop',
-      attrLastname: user.uid,
-    };
-    return { id, context: samlify.SamlLib.replaceTagsByValue(template, values) };
-  };
-}
 
 /** samlify builds a Response (HTTP-POST binding) and the browser posts it to the ACS. */
 async function respond(
@@ -72,7 +36,7 @@ async function respond(
 ) {
   const built = (await idp.createLoginResponse(sp, { extract: {} }, 'post', { email: user.nameId }, {
     ...(opts.relayState !== undefined ? { relayState: opts.relayState } : {}),
-    customTagReplacement: fillTemplate(idp, s, user, opts.inResponseTo),
+    customTagReplacement: fillResponseTemplate(idp, s, user, opts.inResponseTo),
     encryptThenSign: opts.encryptThenSign ?? false,
   })) as { context: string; entityEndpoint: string };
   assert.equal(built.entityEndpoint, s.acsUrl, 'samlify posts to our ACS');

@@ -5,6 +5,7 @@
  * parsing ours. samlify writes its instants from new Date(), so suites using it run the app
  * with a ManualClock at the real time.
  */
+import { randomUUID } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
 import * as samlify from 'samlify';
 import { NAME_ID_FORMAT_URN } from '../../src/saml/name-id-formats.js';
@@ -95,6 +96,47 @@ export function bridgeAsSp(s: SamlScenario, opts: { wantAssertionsSigned: boolea
   });
 }
 
+
+/** The documented samlify way to fill a Response template (customTagReplacement). */
+export function fillResponseTemplate(
+  idp: ReturnType<typeof samlifyIdp>,
+  s: SamlScenario,
+  user: IdpUser & { firstname?: string; lastname?: string },
+  inResponseTo: string | undefined,
+) {
+  return (template: string) => {
+    const id = `_${randomUUID()}`;
+    const now = new Date();
+    const later = new Date(now.getTime() + 5 * 60_000).toISOString();
+    const format = idp.entitySetting.nameIDFormat;
+    const values = {
+      ID: id,
+      AssertionID: `_${randomUUID()}`,
+      Destination: s.acsUrl,
+      Audience: s.spEntityId,
+      EntityID: s.spEntityId,
+      SubjectRecipient: s.acsUrl,
+      Issuer: idp.entityMeta.getEntityID(),
+      IssueInstant: now.toISOString(),
+      AssertionConsumerServiceURL: s.acsUrl,
+      StatusCode: samlify.Constants.StatusCode.Success,
+      ConditionsNotBefore: now.toISOString(),
+      ConditionsNotOnOrAfter: later,
+      SubjectConfirmationDataNotOnOrAfter: later,
+      NameIDFormat: Array.isArray(format) ? format[0] : format,
+      NameID: user.nameId,
+      // null drops the attribute (IdP-initiated: no InResponseTo at all).
+      InResponseTo: inResponseTo ?? null,
+      SessionIndex: `_${randomUUID()}`,
+      AuthnContextClassRef: PASSWORD_PROTECTED,
+      attrUid: user.uid,
+      attrEmail: user.email,
+      attrFirstname: user.firstname ?? 'Interop',
+      attrLastname: user.lastname ?? user.uid,
+    };
+    return { id, context: samlify.SamlLib.replaceTagsByValue(template, values) };
+  };
+}
 
 /** A sign-in scenario whose org trusts a fresh samlify IdP key, with the app's clock at the real time. */
 export async function startSamlifyScenario(

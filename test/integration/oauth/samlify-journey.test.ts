@@ -9,15 +9,12 @@
  * samlify is set up by test/support/samlify-idp.ts (the app's clock at the real time).
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import * as client from 'openid-client';
-import * as samlify from 'samlify';
-import { NAME_ID_FORMAT_URN } from '../../../src/saml/name-id-formats.js';
 import { testEngines } from '../../support/databases.js';
 import type { SamlScenario } from '../../support/saml-scenario.js';
 import type { TestKeyPair } from '../../support/test-idp.js';
-import { bridgeAsSp, IDP_ENTITY_ID, IDP_SSO_URL, startSamlifyScenario, samlifyIdp } from '../../support/samlify-idp.js';
+import { bridgeAsSp, fillResponseTemplate, IDP_SSO_URL, startSamlifyScenario, samlifyIdp } from '../../support/samlify-idp.js';
 import { Browser, ISSUER, listen, NATIVE_CLIENT, oidcClient, postForm, refresh, registerClient, TOKEN_EXCHANGE, type Harness } from './oauth-harness.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:47011/callback';
@@ -86,36 +83,12 @@ for (const engine of testEngines()) {
       // 3. samlify answers it (signed Response and assertion); the browser posts it to the real ACS.
       const built = (await idp.createLoginResponse(sp, { extract: parsed.extract }, 'post', { email: user.nameId }, {
         ...(query.RelayState !== undefined && { relayState: query.RelayState }),
-        customTagReplacement: (template: string) => {
-          const id = `_${randomUUID()}`;
-          const now = new Date();
-          const later = new Date(now.getTime() + 5 * 60_000).toISOString();
-          const values = {
-            ID: id,
-            AssertionID: `_${randomUUID()}`,
-            Destination: s.acsUrl,
-            Audience: s.spEntityId,
-            EntityID: s.spEntityId,
-            SubjectRecipient: s.acsUrl,
-            Issuer: IDP_ENTITY_ID,
-            IssueInstant: now.toISOString(),
-            AssertionConsumerServiceURL: s.acsUrl,
-            StatusCode: samlify.Constants.StatusCode.Success,
-            ConditionsNotBefore: now.toISOString(),
-            ConditionsNotOnOrAfter: later,
-            SubjectConfirmationDataNotOnOrAfter: later,
-            NameIDFormat: NAME_ID_FORMAT_URN.unspecified,
-            NameID: user.nameId,
-            InResponseTo: authnRequest.id,
-            SessionIndex: `_${randomUUID()}`,
-            AuthnContextClassRef: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport',
-            attrUid: user.attributes.uid,
-            attrEmail: user.attributes.email,
-            attrFirstname: 'Jane',
-            attrLastname: 'Samlify',
-          };
-          return { id, context: samlify.SamlLib.replaceTagsByValue(template, values) };
-        },
+        customTagReplacement: fillResponseTemplate(
+          idp,
+          s,
+          { nameId: user.nameId, uid: user.attributes.uid!, email: user.attributes.email!, firstname: 'Jane', lastname: 'Samlify' },
+          authnRequest.id,
+        ),
       })) as { context: string; entityEndpoint: string };
       assert.equal(built.entityEndpoint, s.acsUrl, 'samlify posts to our ACS');
       const back = await browser.follow(new URL(s.acsUrl).pathname, {
